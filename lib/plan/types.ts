@@ -1,0 +1,70 @@
+// The Plan: what the compiler produces and the workflow executes. Plain JSON, small, no YAML.
+// This file is a contract between lib/plan (writer), workflows/ (reader) and activities/ (reader):
+// it must stay free of Node imports so the workflow bundle can use it.
+import type { JsonObject, JsonValue } from '../canonical';
+
+export const STAGE_KINDS = ['dataset', 'pretrain', 'cot', 'sft', 'grpo', 'eval'] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
+
+/** What a stage writes. */
+export const ARTIFACT_KINDS = ['dataset', 'cot-dataset', 'model', 'eval-report'] as const;
+export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
+
+export interface RetrySpec {
+  maximumAttempts: number;
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+}
+
+export interface TimeoutSpec {
+  /** Whole-attempt limit. */
+  startToCloseMs: number;
+  /** A stage that does not heartbeat for this long is timed out and retried. */
+  heartbeatMs: number;
+}
+
+/** Which upstream stage feeds which named input of a stage. */
+export interface InputBinding {
+  /** 'dataset' | 'model' | 'cot' | 'models' (eval takes several). */
+  input: string;
+  /** Plan stage id of the producer. */
+  from: string;
+  kind: ArtifactKind;
+}
+
+export interface PlanStage {
+  /** Concrete id; matrix stages look like `clgrpo[clip.high=0.1]`. */
+  id: string;
+  /** The id in the spec this stage came from. */
+  baseId: string;
+  kind: StageKind;
+  /** The matrix cell of this stage, when it came from a matrix (`{"clip.high": 0.1}`). */
+  matrix?: Record<string, JsonValue>;
+  /** Concrete ids of the stages that must finish first. */
+  needs: string[];
+  inputs: InputBinding[];
+  /** Resolved params: defaults applied, overrides applied, validated. */
+  params: JsonObject;
+  output: ArtifactKind;
+  queue: string;
+  retry: RetrySpec;
+  timeouts: TimeoutSpec;
+  /** sha256 hex of {kind, params, input keys, code version}. */
+  key: string;
+  /** The hashes of each component, so `plan` can say which one changed. */
+  keyParts: { params: string; inputs: string; code: string };
+}
+
+export interface Plan {
+  planVersion: 1;
+  name: string;
+  description?: string;
+  /** sha256 of the canonical spec (after overrides). */
+  specHash: string;
+  seed: number;
+  /** At most this many stages run at once. */
+  maxParallel: number;
+  /** Topological order. */
+  stages: PlanStage[];
+}
