@@ -27,6 +27,8 @@ export interface StageRef {
   kind: StageKind;
   key: string;
   params: JsonObject;
+  /** Effective seed of the stage (PlanStage.seed): derive every random stream from it with lib/rng. */
+  seed: number;
   matrix?: Record<string, JsonValue>;
 }
 

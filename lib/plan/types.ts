@@ -46,11 +46,13 @@ export interface PlanStage {
   inputs: InputBinding[];
   /** Resolved params: defaults applied, overrides applied, validated. */
   params: JsonObject;
+  /** Effective seed of this stage: the stage's `seed` (or a matrix cell's) else the plan seed. Part of the key. */
+  seed: number;
   output: ArtifactKind;
   queue: string;
   retry: RetrySpec;
   timeouts: TimeoutSpec;
-  /** sha256 hex of {kind, params, input keys, code version}. */
+  /** sha256 hex of {kind, params, seed, input keys, code version}. */
   key: string;
   /** The hashes of each component, so `plan` can say which one changed. */
   keyParts: { params: string; inputs: string; code: string };
