@@ -30,7 +30,7 @@ export interface RewardSpec {
 // a tag of the format, so `<think>a</think><answer>b</answer><answer>c</answer>` is not one match.
 // Surrounding whitespace is tolerated because detokenizers and EOS handling may leave a newline.
 const FORMAT_RE = /^\s*<think>((?:(?!<\/?think>|<\/?answer>)[\s\S])*)<\/think>\s*<answer>((?:(?!<\/?think>|<\/?answer>)[\s\S])*)<\/answer>\s*$/;
-const ANSWER_RE = /<answer>((?:(?!<\/?answer>)[\s\S])*)<\/answer>/;
+const ANSWER_RE = /<answer>((?:(?!<\/?answer>)[\s\S])*)<\/answer>/g;
 
 /** 1 iff the whole completion is `<think>…</think><answer>…</answer>` with a non-empty answer. */
 export function formatReward(s: RewardSample): number {
@@ -38,7 +38,7 @@ export function formatReward(s: RewardSample): number {
   return m !== null && normalizeAnswer(m[2]) !== '' ? 1 : 0;
 }
 
-/** 1 iff the normalized content of the first `<answer>` block equals the normalized label. */
+/** 1 iff the normalized content of the last `<answer>` block equals the normalized label. */
 export function accuracyReward(s: RewardSample): number {
   const a = extractTaggedAnswer(s.completion);
   return a !== null && a === normalizeAnswer(s.label) ? 1 : 0;
@@ -58,10 +58,13 @@ export function normalizeAnswer(text: string): string {
     .trim();
 }
 
-/** Normalized content of the first `<answer>…</answer>`, or null when there is none. */
+/**
+ * Normalized content of the last `<answer>…</answer>` (the model's final word, as
+ * lib/ml/prompt.ts parseCompletion reads it), or null when there is none.
+ */
 export function extractTaggedAnswer(completion: string): string | null {
-  const m = ANSWER_RE.exec(completion);
-  return m === null ? null : normalizeAnswer(m[1]);
+  const all = [...completion.matchAll(ANSWER_RE)];
+  return all.length === 0 ? null : normalizeAnswer(all[all.length - 1][1]);
 }
 
 /**

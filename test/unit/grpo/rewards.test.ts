@@ -31,6 +31,7 @@ test('accuracy compares the normalized answer with the label', () => {
   assert.equal(a('<think>x</think><answer>fear</answer>'), 0);
   assert.equal(a('awe'), 0); // GRPO rewards only tagged answers
   assert.equal(a('<think>awe</think>'), 0);
+  assert.equal(a('<answer>fear</answer><answer>awe</answer>'), 1); // the last answer counts
   assert.equal(normalizeAnswer('  "Sad  ness"! '), 'sad ness');
 });
 
