@@ -2,6 +2,9 @@
 // recall, format rate and a confusion matrix. Pure functions of (true label, parsed prediction,
 // format flag) records; a prediction of null (unparseable answer) always counts as wrong and gets
 // its own last column in the confusion matrix, so nothing the model wrote is silently dropped.
+// Also the eval-report artifact's two files (docs/CONTRACTS.md "Report inputs"): `report.json`,
+// read by the report command, and `report.md`, a table a person reads (rows = models by stage id,
+// columns = accuracy, macro recall, format rate, then per-class recall) plus each confusion matrix.
 
 export interface Prediction {
   /** Ground-truth label. */
@@ -65,4 +68,74 @@ export function classificationMetrics(preds: readonly Prediction[], labels: read
     unparseableRate: n ? unparseable / n : 0,
     confusion,
   };
+}
+
+// ---- the eval report ----
+
+export interface EvalModelReport {
+  /** Stage id of the model's producer. */
+  name: string;
+  artifactId: string;
+  n: number;
+  accuracy: number;
+  macroRecall: number;
+  perClassRecall: Record<string, number>;
+  formatRate: number;
+  unparseableRate: number;
+  /** rows = true label, columns = predicted label, plus a last column for unparseable. */
+  confusion: number[][];
+}
+
+export interface EvalReport {
+  split: string;
+  labels: string[];
+  models: EvalModelReport[];
+}
+
+export function modelReport(name: string, artifactId: string, m: ClassificationMetrics): EvalModelReport {
+  return {
+    name, artifactId, n: m.n, accuracy: m.accuracy, macroRecall: m.macroRecall,
+    perClassRecall: m.perClassRecall, formatRate: m.formatRate, unparseableRate: m.unparseableRate,
+    confusion: m.confusion,
+  };
+}
+
+const pct = (x: number): string => (100 * x).toFixed(1);
+
+/** Escapes what would break a Markdown table cell. */
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function renderEvalMarkdown(r: EvalReport): string {
+  const head = ['model', 'n', 'accuracy %', 'macro recall %', 'format %', ...r.labels.map((l) => `${cell(l)} %`)];
+  const lines = [
+    `# Evaluation on the ${r.split} split`,
+    '',
+    'Recall per class is the fraction of that class\'s samples answered with it; unparseable answers count as wrong.',
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+  ];
+  for (const m of r.models) {
+    const row = [cell(m.name), String(m.n), pct(m.accuracy), pct(m.macroRecall), pct(m.formatRate),
+      ...r.labels.map((l) => pct(m.perClassRecall[l] ?? 0))];
+    lines.push(`| ${row.join(' | ')} |`);
+  }
+  for (const m of r.models) {
+    lines.push('', `## Confusion matrix: ${cell(m.name)}`, '', 'Rows: true label; columns: predicted label.', '');
+    const cols = ['true \\ predicted', ...r.labels.map(cell), 'unparseable'];
+    lines.push(`| ${cols.join(' | ')} |`, `|${cols.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
+    m.confusion.forEach((row, i) => lines.push(`| ${cell(r.labels[i])} | ${row.join(' | ')} |`));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Headline metrics the stage returns: `<stage id>.<metric>` for each model. */
+export function flatMetrics(r: EvalReport): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of r.models) {
+    out[`${m.name}.accuracy`] = m.accuracy;
+    out[`${m.name}.macroRecall`] = m.macroRecall;
+    out[`${m.name}.formatRate`] = m.formatRate;
+  }
+  return out;
 }

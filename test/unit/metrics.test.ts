@@ -1,7 +1,7 @@
 // Eval metrics on a hand-counted set of predictions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classificationMetrics, confusionMatrix, type Prediction } from '../../lib/ml/metrics';
+import { classificationMetrics, confusionMatrix, flatMetrics, modelReport, renderEvalMarkdown, type Prediction } from '../../lib/ml/metrics';
 
 const L = ['awe', 'fear', 'anger'];
 const p = (label: string, predicted: string | null, format = 1): Prediction => ({ label, predicted, format });
@@ -38,4 +38,19 @@ test('a class absent from the ground truth is left out of the macro mean; empty 
 test('an unknown predicted label lands in the unparseable column; an unknown true label throws', () => {
   assert.deepEqual(confusionMatrix([p('awe', 'joy')], L)[0], [0, 0, 0, 1]);
   assert.throws(() => confusionMatrix([p('joy', 'awe')], L), /'joy' is not one of/);
+});
+
+test('the eval report renders one row per model and a confusion matrix each', () => {
+  const m = classificationMetrics([p('awe', 'awe'), p('fear', null, 0), p('anger', 'anger')], L);
+  const r = { split: 'test', labels: L, models: [modelReport('sft', 'a1', m), modelReport('clgrpo[clip.high=0.1]', 'a2', m)] };
+  const md = renderEvalMarkdown(r);
+  assert.match(md, /^# Evaluation on the test split/);
+  assert.match(md, /\| model \| n \| accuracy % \| macro recall % \| format % \| awe % \| fear % \| anger % \|/);
+  assert.match(md, /\| sft \| 3 \| 66\.7 \| 66\.7 \| 66\.7 \| 100\.0 \| 0\.0 \| 100\.0 \|/);
+  assert.match(md, /\| clgrpo\[clip.high=0.1\] \| 3 \|/);
+  assert.match(md, /\| fear \| 0 \| 0 \| 0 \| 1 \|/);
+  assert.equal((md.match(/## Confusion matrix/g) ?? []).length, 2);
+  assert.deepEqual(flatMetrics(r)['sft.accuracy'], 2 / 3);
+  assert.deepEqual(Object.keys(r.models[0]).sort(), ['accuracy', 'artifactId', 'confusion', 'formatRate', 'macroRecall', 'n',
+    'name', 'perClassRecall', 'unparseableRate']);
 });
