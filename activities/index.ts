@@ -1,0 +1,115 @@
+// createActivities(deps): every activity the worker registers, built from injected dependencies
+// (store, logger, environment, and optionally the stage implementations, which tests inject).
+// The per-kind wrapper makes stages idempotent by stage key, builds the StageContext, publishes the
+// output atomically and turns errors into typed ApplicationFailures.
+import { Context } from '@temporalio/activity';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StageKind } from '../lib/plan/types';
+import { STAGE_KINDS } from '../lib/plan/types';
+import { ClgrpoError, ErrorType } from '../lib/errors';
+import { codeVersion, type ArtifactStore } from '../lib/store';
+import { buildStageContext } from './context';
+import { redactSecrets, toApplicationFailure } from './failures';
+import { STORE_ACTIVITY_NAMES, lookupStageArtifact, recordRunResult, resolveInputs, reusedResult, type LookupInput, type RecordRunInput } from './store';
+import { ACTIVITY_NAMES, type Logger, type StageActivityInput, type StageActivityResult, type StageImplementation, type StageOutput } from './types';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ActivityDeps {
+  store: ArtifactStore;
+  log: Logger;
+  env: Env;
+  /** Stage implementations by kind; missing kinds are loaded from activities/<kind>.ts. */
+  stages?: Partial<Record<StageKind, StageImplementation>>;
+}
+
+/** The stage result plus the attempt that produced it (for the run record). */
+export interface StageRunResult extends StageActivityResult {
+  attempt: number;
+}
+
+/** Stage kinds whose implementation file exists in this build. */
+export function availableStageKinds(dir = __dirname): StageKind[] {
+  return STAGE_KINDS.filter((k) => existsSync(join(dir, `${k}.ts`)) || existsSync(join(dir, `${k}.js`)));
+}
+
+/** Loads `activities/<kind>.ts` and takes `run<Kind>Stage` or its default export. */
+export async function loadStageImplementation(kind: StageKind): Promise<StageImplementation> {
+  if (!availableStageKinds().includes(kind)) {
+    throw new ClgrpoError(ErrorType.Config, `stage kind '${kind}' is not available in this build (no activities/${kind}.ts)`);
+  }
+  const mod = (await import(`./${kind}`)) as Record<string, unknown>;
+  const name = `run${kind[0].toUpperCase()}${kind.slice(1)}Stage`;
+  const impl = mod[name] ?? mod.default;
+  if (typeof impl !== 'function') {
+    throw new ClgrpoError(ErrorType.Config, `activities/${kind}.ts exports neither '${name}' nor a default StageImplementation`);
+  }
+  return impl as StageImplementation;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const { store, log, env } = deps;
+  const cache = new Map<StageKind, Promise<StageImplementation>>();
+  const implFor = (kind: StageKind): Promise<StageImplementation> => {
+    const injected = deps.stages?.[kind];
+    if (injected) return Promise.resolve(injected);
+    if (!cache.has(kind)) cache.set(kind, loadStageImplementation(kind));
+    return cache.get(kind) as Promise<StageImplementation>;
+  };
+
+  async function runStage(kind: StageKind, input: StageActivityInput): Promise<StageRunResult> {
+    const actx = Context.current();
+    const attempt = actx.info.attempt;
+    const where = `stage '${input.stage.id}' (${kind}, attempt ${attempt})`;
+    // Idempotency: a repeat (lost completion, second run) returns the published artifact.
+    const existing = store.lookupKey(input.stage.key);
+    if (existing) return { ...reusedResult(store, existing), attempt };
+    let outDir: string | undefined;
+    try {
+      const impl = await implFor(kind);
+      const { ctx, heartbeats } = buildStageContext(actx, input, resolveInputs(store, input.inputs), store, log, env);
+      outDir = ctx.outDir;
+      let out: StageOutput;
+      try {
+        out = await impl(ctx);
+      } finally {
+        heartbeats.flush();
+      }
+      const pub = store.publish(ctx.outDir, {
+        kind: out.kind,
+        producer: {
+          runId: input.run.runId, workflowId: input.run.workflowId, pipeline: input.run.pipeline, stageId: input.stage.id,
+          stageKind: kind, stageKey: input.stage.key, attempt, workerIdentity: ctx.workerIdentity,
+        },
+        inputs: input.inputs.map((i) => ({ input: i.input, from: i.from, artifactId: i.artifactId })),
+        specHash: input.run.specHash, params: input.stage.params, seed: input.stage.seed, codeVersion: codeVersion(),
+        metrics: out.metrics, lineage: JSON.parse(redactSecrets(JSON.stringify(out.lineage ?? {}), env)),
+        createdAt: new Date().toISOString(),
+      });
+      outDir = undefined;
+      log.info(`${where}: published ${pub.id}${pub.reused ? ' (another attempt published first)' : ''}`);
+      return { artifactId: pub.id, kind: pub.manifest.kind, reused: pub.reused, summary: out.summary ?? out.metrics, attempt };
+    } catch (err) {
+      if (actx.cancellationSignal.aborted) throw actx.cancellationSignal.reason ?? err;
+      log.warn(`${where} failed: ${redactSecrets(err instanceof Error ? err.message : String(err), env)}`);
+      throw toApplicationFailure(err, env, where);
+    } finally {
+      if (outDir) rmSync(outDir, { recursive: true, force: true });
+    }
+  }
+
+  const stageActivity = (kind: StageKind) => (input: StageActivityInput) => runStage(kind, input);
+  return {
+    [ACTIVITY_NAMES.lookup]: async (input: LookupInput): Promise<StageActivityResult | null> => lookupStageArtifact(store, input),
+    [STORE_ACTIVITY_NAMES.recordRun]: async (input: RecordRunInput): Promise<void> => recordRunResult(store, input),
+    [ACTIVITY_NAMES.dataset]: stageActivity('dataset'),
+    [ACTIVITY_NAMES.pretrain]: stageActivity('pretrain'),
+    [ACTIVITY_NAMES.cot]: stageActivity('cot'),
+    [ACTIVITY_NAMES.sft]: stageActivity('sft'),
+    [ACTIVITY_NAMES.grpo]: stageActivity('grpo'),
+    [ACTIVITY_NAMES.eval]: stageActivity('eval'),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

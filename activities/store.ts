@@ -1,0 +1,57 @@
+// Store-facing activities: the stage-key lookup the workflow makes before running a stage, input
+// resolution for the stage wrapper, and the run record written when a workflow execution ends.
+import { ClgrpoError, ErrorType } from '../lib/errors';
+import type { ArtifactKind } from '../lib/plan/types';
+import { finishRunRecord, type ArtifactStore, type Manifest, type RunStatus, type StageRecord } from '../lib/store';
+import type { Plan } from '../lib/plan/types';
+import { RECORD_RUN_ACTIVITY } from '../workflows/names';
+import type { InputArtifact, ResolvedInput, StageActivityResult } from './types';
+
+/** Activity names beyond the per-kind ones in ACTIVITY_NAMES (written into histories: never rename). */
+export const STORE_ACTIVITY_NAMES = { recordRun: RECORD_RUN_ACTIVITY } as const;
+
+export interface LookupInput {
+  stageKey: string;
+  stageId: string;
+}
+
+export interface RecordRunInput {
+  workflowId: string;
+  runId: string;
+  status: RunStatus;
+  stages: Record<string, StageRecord>;
+  /** Only used when no record exists yet (a run started by another client). */
+  plan?: Plan;
+}
+
+/** Headline numbers for a reused artifact: its first few metrics. */
+export function summaryOf(manifest: Manifest): Record<string, number | string> {
+  return Object.fromEntries(Object.entries(manifest.metrics ?? {}).slice(0, 4));
+}
+
+export function reusedResult(store: ArtifactStore, artifactId: string): StageActivityResult {
+  const m = store.readManifest(artifactId);
+  return { artifactId, kind: m.kind, reused: true, summary: summaryOf(m) };
+}
+
+export function lookupStageArtifact(store: ArtifactStore, input: LookupInput): StageActivityResult | null {
+  const id = store.lookupKey(input.stageKey);
+  return id ? reusedResult(store, id) : null;
+}
+
+/** Input artifact ids → published directories + manifests; a missing one is a config error. */
+export function resolveInputs(store: ArtifactStore, inputs: InputArtifact[]): ResolvedInput[] {
+  return inputs.map((i) => {
+    if (!store.has(i.artifactId)) {
+      throw new ClgrpoError(ErrorType.Config, `input '${i.input}' (from stage '${i.from}') names artifact ${i.artifactId}, which is not in the store at ${store.root}; workers must share one CLGRPO_HOME`, {
+        details: { input: i.input, from: i.from, artifactId: i.artifactId },
+      });
+    }
+    const manifest = store.readManifest(i.artifactId);
+    return { ...i, kind: manifest.kind as ArtifactKind, dir: store.artifactDir(i.artifactId), manifest: manifest as unknown as ResolvedInput['manifest'] };
+  });
+}
+
+export function recordRunResult(store: ArtifactStore, input: RecordRunInput): void {
+  finishRunRecord(store, input.workflowId, input.runId, input.status, input.stages, input.plan);
+}

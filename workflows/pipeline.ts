@@ -1,0 +1,142 @@
+// The Plan interpreter: a deterministic workflow that runs each stage as an activity on the stage's
+// task queue once all its `needs` succeeded, up to `plan.maxParallel` at once. Before running a stage
+// it asks the store (lookup activity) whether its stage key already has an artifact and reuses it.
+// A failed stage skips its dependents while independent branches finish. Only artifact ids flow
+// between stages. Any change to the commands this code issues must go through `patched()`.
+import {
+  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, continueAsNew,
+  defineQuery, isCancellation, proxyActivities, setHandler, workflowInfo,
+} from '@temporalio/workflow';
+import type { Plan, PlanStage } from '../lib/plan/types';
+import { ACTIVITY_NAMES, type RunInfo, type StageActivityInput, type StageActivityResult } from '../activities/types';
+import { HISTORY_EVENTS_LIMIT, PIPELINE_FAILED, RECORD_RUN_ACTIVITY, STATUS_QUERY } from './names';
+import { initialStatuses, overallState, readyStages, skipBroken, type PipelineStatus, type StageStatus } from './state';
+
+export interface PipelineInput {
+  plan: Plan;
+  /** Finished stages carried over a continue-as-new. */
+  carried?: Record<string, StageStatus>;
+}
+
+export interface PipelineResult {
+  status: PipelineStatus;
+}
+
+export const statusQuery = defineQuery<PipelineStatus>(STATUS_QUERY);
+
+type StageResult = StageActivityResult & { attempt?: number };
+type StageFn = (input: StageActivityInput) => Promise<StageResult>;
+type LookupFn = (input: { stageKey: string; stageId: string }) => Promise<StageActivityResult | null>;
+type RecordFn = (input: unknown) => Promise<void>;
+
+/** Short store I/O (lookup, run record): quick timeout, bounded retries. */
+const SHORT_IO = { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' } } as const;
+
+function stageActivity(s: PlanStage): StageFn {
+  const acts = proxyActivities<Record<string, StageFn>>({
+    taskQueue: s.queue,
+    activityId: s.id,
+    startToCloseTimeout: s.timeouts.startToCloseMs,
+    heartbeatTimeout: s.timeouts.heartbeatMs,
+    retry: {
+      maximumAttempts: s.retry.maximumAttempts, initialInterval: s.retry.initialIntervalMs,
+      backoffCoefficient: s.retry.backoffCoefficient, maximumInterval: s.retry.maximumIntervalMs,
+    },
+    // Cancellation waits for the activity to stop, so its last checkpoint is on disk when the run ends.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+  return acts[ACTIVITY_NAMES[s.kind]];
+}
+
+function describeError(err: unknown): { type?: string; message: string } {
+  let e: unknown = err;
+  if (e instanceof ActivityFailure && e.cause) e = e.cause;
+  if (e instanceof ApplicationFailure) return { type: e.type ?? undefined, message: e.message };
+  if (e instanceof TimeoutFailure) return { type: `Timeout:${e.timeoutType}`, message: e.message || 'activity timed out' };
+  return { message: e instanceof Error ? e.message : String(e) };
+}
+
+export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
+  const { plan } = input;
+  const info = workflowInfo();
+  const run: RunInfo = { runId: info.runId, workflowId: info.workflowId, pipeline: plan.name, specHash: plan.specHash, seed: plan.seed };
+  const st = initialStatuses(plan, input.carried);
+  const status = (): PipelineStatus => ({
+    pipeline: plan.name, specHash: plan.specHash, state: overallState(st, cancelledBy !== undefined), maxParallel: plan.maxParallel,
+    stages: plan.stages.map((s) => ({ ...(st.get(s.id) as StageStatus) })),
+  });
+  let cancelledBy: unknown;
+  setHandler(statusQuery, status);
+
+  const { [ACTIVITY_NAMES.lookup]: lookup } = proxyActivities<Record<string, LookupFn>>({ ...SHORT_IO, taskQueue: info.taskQueue });
+
+  async function runOne(s: PlanStage): Promise<void> {
+    const cur = st.get(s.id) as StageStatus;
+    cur.state = 'running';
+    cur.startedAt = Date.now();
+    try {
+      const found = await lookup({ stageKey: s.key, stageId: s.id });
+      const res: StageResult = found ?? (await stageActivity(s)({
+        run, stage: { id: s.id, kind: s.kind, key: s.key, params: s.params, seed: s.seed, matrix: s.matrix },
+        inputs: s.inputs.map((b) => ({ input: b.input, from: b.from, artifactId: (st.get(b.from) as StageStatus).artifactId as string })),
+      }));
+      Object.assign(cur, { state: res.reused ? 'reused' : 'succeeded', artifactId: res.artifactId, reused: res.reused, summary: res.summary });
+      if (res.attempt !== undefined) cur.attempt = res.attempt;
+    } catch (err) {
+      if (isCancellation(err)) {
+        cur.state = 'cancelled';
+        cancelledBy ??= err;
+      } else {
+        cur.state = 'failed';
+        cur.error = describeError(err);
+      }
+    }
+    cur.endedAt = Date.now();
+  }
+
+  const running = new Map<string, Promise<void>>();
+  let drainForContinue = false;
+  for (;;) {
+    skipBroken(plan, st, Date.now());
+    const i = workflowInfo();
+    drainForContinue ||= i.continueAsNewSuggested || i.historyLength > HISTORY_EVENTS_LIMIT;
+    const slots = cancelledBy !== undefined || drainForContinue ? 0 : plan.maxParallel - running.size;
+    for (const s of readyStages(plan, st, slots)) {
+      running.set(s.id, runOne(s).finally(() => running.delete(s.id)));
+    }
+    if (!running.size) break;
+    await Promise.race(running.values());
+  }
+
+  const final = status();
+  if (drainForContinue && cancelledBy === undefined && final.state === 'running') {
+    await continueAsNew<typeof pipeline>({ plan, carried: Object.fromEntries(final.stages.map((s) => [s.id, s])) });
+  }
+  await recordRun(final, run, plan);
+  if (cancelledBy !== undefined) throw cancelledBy;
+  if (final.state === 'failed') {
+    const failed = final.stages.filter((s) => s.state === 'failed');
+    throw ApplicationFailure.create({
+      type: PIPELINE_FAILED, nonRetryable: true, details: [final],
+      message: `pipeline '${plan.name}' failed: ${failed.map((s) => `${s.id} (${s.error?.type ?? 'error'}: ${s.error?.message ?? ''})`).join('; ')}`,
+    });
+  }
+  return { status: final };
+}
+
+/** The run record is written even when the run was cancelled, hence the non-cancellable scope. */
+async function recordRun(final: PipelineStatus, run: RunInfo, plan: Plan): Promise<void> {
+  const { [RECORD_RUN_ACTIVITY]: record } = proxyActivities<Record<string, RecordFn>>({ ...SHORT_IO, taskQueue: workflowInfo().taskQueue });
+  const stages = Object.fromEntries(final.stages.map((s) => [s.id, {
+    state: s.state, artifactId: s.artifactId, reused: s.reused, attempt: s.attempt, error: s.error, summary: s.summary,
+    startedAt: s.startedAt === undefined ? undefined : new Date(s.startedAt).toISOString(),
+    endedAt: s.endedAt === undefined ? undefined : new Date(s.endedAt).toISOString(),
+  }]));
+  const statusName = final.state === 'running' ? 'failed' : final.state;
+  try {
+    await CancellationScope.nonCancellable(() => record({ workflowId: run.workflowId, runId: run.runId, status: statusName, stages, plan }));
+  } catch (err) {
+    // The record is a convenience copy of what Temporal already holds; never fail a run for it.
+    if (!(err instanceof ActivityFailure)) throw err;
+  }
+}
