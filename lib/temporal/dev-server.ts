@@ -1,0 +1,185 @@
+// Lifecycle of the embedded Temporal dev server: `temporal server start-dev` on 127.0.0.1, persisted
+// to $CLGRPO_HOME/temporal.db (SQLite), Web UI on port+1000, the engine's search attributes
+// registered at start. State lives in $CLGRPO_HOME/temporal-server.json (+ .pid) so any later
+// command finds it; with TEMPORAL_ADDRESS set nothing is started (ensureServer).
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, createConnection } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES } from '../../workflows/names';
+import { resolveTemporalBinary, type BinarySource } from './binary';
+import { namespaceOf, type Endpoint } from './connection';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ServerInfo {
+  pid: number;
+  port: number;
+  uiPort: number;
+  address: string;
+  uiUrl: string;
+  db: string;
+  binary: string;
+  source: BinarySource;
+  startedAt: string;
+}
+
+export const DEFAULT_PORT = 7233;
+
+const stateFile = (home: string): string => join(home, 'temporal-server.json');
+const pidFile = (home: string): string => join(home, 'temporal-server.pid');
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function readServerInfo(home: string): ServerInfo | undefined {
+  const f = stateFile(home);
+  if (!existsSync(f)) return undefined;
+  const info = JSON.parse(readFileSync(f, 'utf8')) as ServerInfo;
+  return alive(info.pid) ? info : undefined;
+}
+
+export async function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+  });
+}
+
+/** A free port p with p+1000 free as well (the UI port). */
+export async function freePortPair(preferred?: number): Promise<number> {
+  if (preferred && (await portFree(preferred)) && (await portFree(preferred + 1000))) return preferred;
+  for (let i = 0; i < 50; i++) {
+    const p = await new Promise<number>((res, rej) => {
+      const s = createServer();
+      s.once('error', rej);
+      s.listen(0, '127.0.0.1', () => {
+        const a = s.address();
+        s.close(() => res(typeof a === 'object' && a ? a.port : 0));
+      });
+    });
+    if (p > 0 && p + 1000 < 65536 && (await portFree(p + 1000))) return p;
+  }
+  throw new Error('could not find two free ports (p, p+1000) for the Temporal dev server');
+}
+
+/** Waits until the frontend answers a namespace call (the server is usable, not only listening). */
+export async function waitReady(address: string, namespace: string, timeoutMs: number, pid?: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    if (pid !== undefined && !alive(pid)) throw new Error(`the Temporal dev server (pid ${pid}) exited during start-up`);
+    if (await tcpOpen(address)) {
+      try {
+        const c = await Connection.connect({ address, connectTimeout: '2s' });
+        try {
+          await c.workflowService.describeNamespace({ namespace });
+          return;
+        } finally {
+          await c.close();
+        }
+      } catch (err) {
+        last = err;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`Temporal at ${address} was not ready within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+function tcpOpen(address: string): Promise<boolean> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  return new Promise((res) => {
+    const s = createConnection({ host, port });
+    s.once('connect', () => { s.destroy(); res(true); });
+    s.once('error', () => res(false));
+  });
+}
+
+export interface StartOptions {
+  home: string;
+  port?: number;
+  headless?: boolean;
+  env?: Env;
+  timeoutMs?: number;
+}
+
+/** Starts the dev server in the background (or returns the running one for this home). */
+export async function startServer(opts: StartOptions): Promise<ServerInfo & { reused: boolean }> {
+  const home = resolve(opts.home);
+  mkdirSync(home, { recursive: true });
+  const running = readServerInfo(home);
+  if (running) return { ...running, reused: true };
+  const env = opts.env ?? process.env;
+  const bin = await resolveTemporalBinary(env);
+  const port = await freePortPair(opts.port ?? (Number(env.CLGRPO_TEMPORAL_PORT) || DEFAULT_PORT));
+  const db = join(home, 'temporal.db');
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', db,
+    '--log-level', 'warn', '--namespace', namespaceOf(env),
+    ...Object.values(SEARCH_ATTRIBUTES).flatMap((n) => ['--search-attribute', `${n}=Keyword`]),
+    ...(opts.headless ? ['--headless'] : ['--ui-port', String(port + 1000)])];
+  const log = openSync(join(home, 'temporal-server.log'), 'a');
+  // Detached in its own process group: the server outlives the CLI that started it.
+  const child = spawn(bin.path, args, { detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  child.unref();
+  const pid = child.pid as number;
+  const info: ServerInfo = {
+    pid, port, uiPort: port + 1000, address: `127.0.0.1:${port}`, uiUrl: opts.headless ? '' : `http://127.0.0.1:${port + 1000}`,
+    db, binary: bin.path, source: bin.source, startedAt: new Date().toISOString(),
+  };
+  writeFileSync(pidFile(home), `${pid}\n`);
+  writeFileSync(stateFile(home), `${JSON.stringify(info, null, 2)}\n`);
+  try {
+    await waitReady(info.address, namespaceOf(env), opts.timeoutMs ?? 60_000, pid);
+  } catch (err) {
+    await stopServer(home);
+    throw new Error(`${(err as Error).message}; see ${join(home, 'temporal-server.log')}`);
+  }
+  return { ...info, reused: false };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; removes the state files. Returns whether one was running. */
+export async function stopServer(home: string, graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
+  const f = stateFile(resolve(home));
+  if (!existsSync(f)) return false;
+  const info = JSON.parse(readFileSync(f, 'utf8')) as ServerInfo;
+  let was = false;
+  if (alive(info.pid)) {
+    was = true;
+    try { process.kill(info.pid, signal); } catch { /* already gone */ }
+    const deadline = Date.now() + graceMs;
+    while (alive(info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (alive(info.pid)) try { process.kill(info.pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  rmSync(f, { force: true });
+  rmSync(pidFile(resolve(home)), { force: true });
+  return was;
+}
+
+/** The endpoint every command uses: TEMPORAL_ADDRESS as given, else the embedded server (started if needed). */
+export async function ensureServer(home: string, env: Env = process.env, log: (m: string) => void = () => {}): Promise<Endpoint> {
+  if (env.TEMPORAL_ADDRESS) {
+    return { address: env.TEMPORAL_ADDRESS, namespace: namespaceOf(env), uiUrl: env.TEMPORAL_UI_URL, external: true };
+  }
+  const info = await startServer({ home, env });
+  log(info.reused
+    ? `using the Temporal dev server at ${info.address} (pid ${info.pid})`
+    : `started the Temporal dev server at ${info.address} (pid ${info.pid}, binary from ${info.source}: ${info.binary}, db ${info.db})`);
+  return { address: info.address, namespace: namespaceOf(env), uiUrl: info.uiUrl || undefined, external: false };
+}
+
+/** The endpoint when a server must already exist (status, cancel...): never starts one. */
+export function currentEndpoint(home: string, env: Env = process.env): Endpoint | undefined {
+  if (env.TEMPORAL_ADDRESS) return { address: env.TEMPORAL_ADDRESS, namespace: namespaceOf(env), uiUrl: env.TEMPORAL_UI_URL, external: true };
+  const info = readServerInfo(home);
+  return info ? { address: info.address, namespace: namespaceOf(env), uiUrl: info.uiUrl || undefined, external: false } : undefined;
+}
