@@ -1,0 +1,97 @@
+// The HTML report's sections, each a pure function of ReportData (plus the aggregated tables):
+// results, per-class recall, confusion matrices, curves, COT and lineage. render-html.ts frames them.
+import type { ResultRow, ResultsTable, Summary } from './aggregate';
+import { RESULT_METRICS } from './aggregate';
+import { curveGroups, grpoComparison, type ChartSpec } from './curves';
+import { duration, pct, pctRange, pctSummary, points, shortId } from './format';
+import type { ReportData } from './model';
+import { barChart } from './svg/bar-chart';
+import { dagChart } from './svg/dag';
+import { heatmap } from './svg/heatmap';
+import { lineChart } from './svg/line-chart';
+import { color, esc } from './svg/util';
+
+const METRIC_NAMES: Record<string, string> = { accuracy: 'Accuracy', macroRecall: 'Macro recall', formatRate: 'Format rate' };
+
+function deltaCell(v: number | undefined, isBase: boolean): string {
+  if (isBase) return '<td class="num delta base">baseline</td>';
+  if (v === undefined) return '<td class="num delta"></td>';
+  const cls = v > 0.05 ? 'pos' : v < -0.05 ? 'neg' : 'zero';
+  return `<td class="num delta ${cls}">${esc(points(v))}</td>`;
+}
+
+function valueCell(s: Summary): string {
+  const range = pctRange(s);
+  return `<td class="num">${esc(pctSummary(s))}${range ? `<span class="range">${esc(range)}</span>` : ''}</td>`;
+}
+
+function rowHead(r: ResultRow): string {
+  const seeds = r.seeds.length ? r.seeds.join(', ') : '–';
+  return `<th scope="row" class="stage">${esc(r.group)}${r.isBaseline ? ' <span class="badge">baseline</span>' : ''}</th><td>${esc(r.kind)}</td><td class="num">${r.members.length}</td><td class="seeds">${esc(seeds)}</td>`;
+}
+
+export function resultsSection(t: ResultsTable): string {
+  const head = `<tr><th>Stage</th><th>Kind</th><th class="num">n</th><th>Seeds</th>${RESULT_METRICS.map((m) => `<th class="num">${METRIC_NAMES[m]} %</th><th class="num">Δ pts</th>`).join('')}</tr>`;
+  const body = t.rows.map((r) => `<tr class="${r.isBaseline ? 'baseline' : ''}">${rowHead(r)}${RESULT_METRICS.map((m) => valueCell(r.metrics[m]) + deltaCell(r.delta?.[m], r.isBaseline)).join('')}</tr>`).join('');
+  const cls = `<tr><th>Stage</th>${t.labels.map((l) => `<th class="num">${esc(l)}</th>`).join('')}</tr>`;
+  const clsBody = t.rows.map((r) => `<tr class="${r.isBaseline ? 'baseline' : ''}"><th scope="row" class="stage">${esc(r.group)}</th>${t.labels.map((l) => {
+    const d = r.perClassDelta?.[l];
+    const dcls = d === undefined ? '' : d > 0.05 ? 'pos' : d < -0.05 ? 'neg' : 'zero';
+    return `<td class="num">${esc(pctSummary(r.perClass[l]))}${d !== undefined ? `<span class="sub ${dcls}">${esc(points(d))}</span>` : ''}</td>`;
+  }).join('')}</tr>`).join('');
+  const bars = barChart({
+    title: `Per-class recall (${t.split})`, categories: t.labels, yLabel: 'recall %', minWidth: 960,
+    series: t.rows.map((r, i) => ({
+      label: r.group, color: color(i), values: t.labels.map((l) => r.perClass[l].mean),
+      low: t.labels.map((l) => r.perClass[l].min), high: t.labels.map((l) => r.perClass[l].max),
+    })),
+  });
+  return `<h3>Split <code>${esc(t.split)}</code></h3><p class="note">${esc(t.baselineNote)}. Values are mean ± sample standard deviation over the n members (seeds / runs), with the min–max range beneath; Δ is the difference of means against the baseline in percentage points.</p>`
+    + `<div class="table-wrap"><table class="results"><thead>${head}</thead><tbody>${body}</tbody></table></div>`
+    + `<h3>Per-class recall %</h3><div class="table-wrap"><table class="perclass"><thead>${cls}</thead><tbody>${clsBody}</tbody></table></div>`
+    + `<figure>${bars}<figcaption>Bars: mean over members; whiskers: min–max.</figcaption></figure>`;
+}
+
+export function confusionSection(t: ResultsTable): string {
+  const maps = t.rows.map((r) => `<figure class="cm">${heatmap({ title: `${r.group} (${r.members.length > 1 ? `sum of ${r.members.length}` : 'one model'})`, labels: t.labels, matrix: r.confusion })}</figure>`).join('');
+  return `<p class="note">Rows: true label; columns: predicted label and unparseable answers. Colour is the row share (recall on the diagonal), the number is the count${t.rows.some((r) => r.members.length > 1) ? ', summed over seeds' : ''}.</p><div class="grid cm-grid">${maps}</div>`;
+}
+
+function charts(specs: ChartSpec[]): string {
+  return specs.map((c) => `<figure>${lineChart({ title: c.title, series: c.series, yLabel: c.yLabel, xLabel: 'step', yDomain: c.yDomain })}</figure>`).join('');
+}
+
+export function curvesSection(data: ReportData): string {
+  const groups = curveGroups(data);
+  if (groups.length === 0) return '<p class="empty">No training curves were found.</p>';
+  const cmp = grpoComparison(data);
+  const cmpHtml = cmp.length ? `<h3>GRPO-family stages compared</h3><p class="note">Same metric, one colour per stage; the ClipLow bound should show as a higher clipped fraction at the high bound and a smaller KL.</p><div class="grid">${charts(cmp)}</div>` : '';
+  return groups.map((g) => `<h3 id="curves-${esc(slug(g.group))}">${esc(g.group)}</h3><p class="note">${esc(g.caption)}${g.members.length > 1 ? ` · ${g.members.length} members` : ''}</p><div class="grid">${charts(g.charts)}</div>`).join('') + cmpHtml;
+}
+
+export function cotSection(data: ReportData): string {
+  if (data.cot.length === 0) return '<p class="empty">No COT stage in this run.</p>';
+  return data.cot.map((c) => {
+    const labels = Object.keys(c.perClass);
+    const teachers = Object.keys(c.perTeacher);
+    const perClass = barChart({ title: `Keep rate per class (${c.stageId})`, categories: labels, yLabel: 'kept %', minWidth: 620, series: [{ label: 'keep rate', color: color(2), values: labels.map((l) => c.perClass[l].keepRate) }] });
+    const perTeacher = barChart({ title: 'Keep rate per teacher', categories: teachers, yLabel: 'verified %', minWidth: 300, series: [{ label: 'verified', color: color(0), values: teachers.map((t) => c.perTeacher[t].keepRate) }] });
+    const trows = teachers.map((t) => { const s = c.perTeacher[t]; return `<tr><th scope="row">${esc(t)}</th><td class="num">${s.asked}</td><td class="num">${s.verified}</td><td class="num">${s.malformed}</td><td class="num">${pct(s.keepRate)}</td></tr>`; }).join('');
+    const agree = (c.agreement?.pairs ?? []).map((p) => `<tr><td>${esc(p.a)} ↔ ${esc(p.b)}</td><td class="num">${p.agree} / ${p.total}</td><td class="num">${pct(p.total ? p.agree / p.total : NaN)}</td></tr>`).join('');
+    return `<h3>${esc(c.stageId)}</h3><p class="kpis"><span><b>${c.asked}</b> samples asked</span><span><b>${c.kept}</b> kept</span><span><b>${pct(c.keepRate)}%</b> keep rate</span><span><b>${c.malformed}</b> malformed replies</span></p>`
+      + `<div class="grid"><figure>${perClass}</figure><figure>${perTeacher}</figure></div>`
+      + `<div class="table-wrap"><table><thead><tr><th>Teacher</th><th class="num">asked</th><th class="num">verified</th><th class="num">malformed</th><th class="num">keep %</th></tr></thead><tbody>${trows}</tbody></table></div>`
+      + (agree ? `<h4>Teacher agreement</h4><table><thead><tr><th>Pair</th><th class="num">agree</th><th class="num">%</th></tr></thead><tbody>${agree}</tbody></table>` : '');
+  }).join('');
+}
+
+export function lineageSection(data: ReportData): string {
+  const multi = data.runs.length > 1;
+  const rows = data.stages.map((s) => `<tr><td>${esc(multi ? `${s.runId}/${s.id}` : s.id)}</td><td>${esc(s.kind)}</td><td class="num">${s.seed ?? '–'}</td><td>${s.status ? esc(s.status) : ''}${s.reused ? ' <span class="badge">reused</span>' : ''}</td><td class="num">${esc(duration(s.wallSeconds))}</td><td><code title="${esc(s.artifactId ?? '')}">${esc(shortId(s.artifactId))}</code></td></tr>`).join('');
+  const dag = data.lineage.nodes.length ? `<figure class="dag-fig">${dagChart(data.lineage, 'Lineage of the run')}</figure>` : '<p class="empty">No lineage recorded.</p>';
+  return `${dag}<div class="table-wrap"><table><thead><tr><th>Stage</th><th>Kind</th><th class="num">Seed</th><th>Status</th><th class="num">Wall</th><th>Artifact</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+}
+
+export function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}

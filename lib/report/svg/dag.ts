@@ -1,0 +1,113 @@
+// Layered drawing of the run's lineage graph (Sugiyama-style, kept small): each node sits on the
+// layer of its longest path from a source, nodes in a layer are ordered by the mean position of
+// their neighbours (a few sweeps cut most crossings), edges are curves with arrowheads.
+import type { LineageGraph, LineageNode } from '../model';
+import { esc, r1, svgDoc, text, textWidth } from './util';
+
+export interface Layout {
+  layers: string[][];
+  pos: Map<string, { x: number; y: number; w: number }>;
+  width: number;
+  height: number;
+}
+
+/** Longest-path layering; edges that would close a cycle are ignored rather than looping forever. */
+export function assignLayers(g: LineageGraph): Map<string, number> {
+  const ids = g.nodes.map((n) => n.id);
+  const preds = new Map(ids.map((id) => [id, [] as string[]]));
+  for (const e of g.edges) if (preds.has(e.to) && preds.has(e.from)) preds.get(e.to)!.push(e.from);
+  const layer = new Map<string, number>();
+  const visiting = new Set<string>();
+  const visit = (id: string): number => {
+    const known = layer.get(id);
+    if (known !== undefined) return known;
+    if (visiting.has(id)) return 0;
+    visiting.add(id);
+    const l = Math.max(-1, ...preds.get(id)!.map(visit)) + 1;
+    visiting.delete(id);
+    layer.set(id, l);
+    return l;
+  };
+  ids.forEach(visit);
+  return layer;
+}
+
+/** Barycenter ordering: down then up sweeps, each layer sorted by neighbours' mean index. */
+export function orderLayers(g: LineageGraph, layerOf: Map<string, number>, sweeps = 4): string[][] {
+  const n = Math.max(-1, ...layerOf.values()) + 1;
+  const layers: string[][] = Array.from({ length: n }, () => []);
+  for (const node of g.nodes) layers[layerOf.get(node.id)!].push(node.id);
+  const up = new Map<string, string[]>();
+  const down = new Map<string, string[]>();
+  for (const e of g.edges) {
+    up.set(e.to, [...(up.get(e.to) ?? []), e.from]);
+    down.set(e.from, [...(down.get(e.from) ?? []), e.to]);
+  }
+  const sortBy = (layer: string[], ref: string[], nb: Map<string, string[]>) => {
+    const idx = new Map(ref.map((id, i) => [id, i]));
+    const bc = new Map(layer.map((id, i) => {
+      const ps = (nb.get(id) ?? []).map((p) => idx.get(p)).filter((v): v is number => v !== undefined);
+      return [id, ps.length ? ps.reduce((a, b) => a + b, 0) / ps.length : i];
+    }));
+    layer.sort((a, b) => bc.get(a)! - bc.get(b)!);
+  };
+  for (let s = 0; s < sweeps; s++) {
+    if (s % 2 === 0) for (let i = 1; i < n; i++) sortBy(layers[i], layers[i - 1], up);
+    else for (let i = n - 2; i >= 0; i--) sortBy(layers[i], layers[i + 1], down);
+  }
+  return layers;
+}
+
+const NODE_H = 42;
+const GAP_X = 26;
+const GAP_Y = 44;
+const PAD = 16;
+
+export function layoutDag(g: LineageGraph): Layout {
+  const layers = orderLayers(g, assignLayers(g));
+  const byId = new Map(g.nodes.map((nd) => [nd.id, nd]));
+  const widthOf = (id: string) => Math.max(112, textWidth(byId.get(id)?.label ?? id, 12) + 28);
+  const rowW = layers.map((l) => l.reduce((a, id) => a + widthOf(id), 0) + GAP_X * Math.max(0, l.length - 1));
+  const width = Math.max(240, ...rowW) + 2 * PAD;
+  const pos = new Map<string, { x: number; y: number; w: number }>();
+  layers.forEach((l, li) => {
+    let x = (width - rowW[li]) / 2;
+    for (const id of l) {
+      const w = widthOf(id);
+      pos.set(id, { x, y: PAD + li * (NODE_H + GAP_Y), w });
+      x += w + GAP_X;
+    }
+  });
+  return { layers, pos, width, height: PAD * 2 + layers.length * NODE_H + Math.max(0, layers.length - 1) * GAP_Y };
+}
+
+const KIND_FILL: Record<string, string> = {
+  dataset: '#e8f1fb', pretrain: '#eef2f7', cot: '#fdf3e1', sft: '#e6f5ef', grpo: '#f7e9f3', eval: '#f1f1f1',
+};
+
+function nodeSvg(nd: LineageNode, p: { x: number; y: number; w: number }): string {
+  const sub = `${nd.kind}${nd.artifactKind ? ` → ${nd.artifactKind}` : ''}${nd.reused ? ' · reused' : ''}`;
+  const tip = `${nd.label} (${sub})${nd.artifactId ? `\nartifact ${nd.artifactId}` : ''}`;
+  return `<g class="node kind-${esc(nd.kind)}"><title>${esc(tip)}</title>`
+    + `<rect x="${r1(p.x)}" y="${r1(p.y)}" width="${r1(p.w)}" height="${NODE_H}" rx="7" fill="${KIND_FILL[nd.kind] ?? '#fff'}"${nd.reused ? ' stroke-dasharray="4 3"' : ''}/>`
+    + text(p.x + p.w / 2, p.y + 17, nd.label, 'class="node-label" text-anchor="middle"')
+    + text(p.x + p.w / 2, p.y + 32, sub, 'class="node-sub" text-anchor="middle"') + '</g>';
+}
+
+export function dagChart(g: LineageGraph, title = 'Lineage'): string {
+  const lay = layoutDag(g);
+  const edges = g.edges.map((e) => {
+    const a = lay.pos.get(e.from);
+    const b = lay.pos.get(e.to);
+    if (!a || !b) return '';
+    const x1 = a.x + a.w / 2;
+    const y1 = a.y + NODE_H;
+    const x2 = b.x + b.w / 2;
+    const y2 = b.y - 3;
+    const my = (y1 + y2) / 2;
+    return `<path class="edge" d="M${r1(x1)} ${r1(y1)}C${r1(x1)} ${r1(my)} ${r1(x2)} ${r1(my)} ${r1(x2)} ${r1(y2)}" marker-end="url(#arrow)"><title>${esc(`${e.from} → ${e.to} (${e.input})`)}</title></path>`;
+  }).join('');
+  const defs = '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#7b8794"/></marker></defs>';
+  const nodes = g.nodes.map((nd) => nodeSvg(nd, lay.pos.get(nd.id)!)).join('');
+  return svgDoc(lay.width, lay.height, title, `${defs}${edges}${nodes}`, 'chart dag');
+}
