@@ -1,0 +1,121 @@
+// The one place that chooses the TF.js backend. Order: tfjs-node-gpu → tfjs-node → wasm (with the
+// kernel fixes of wasm-fixes.ts) → cpu; each attempt in try/catch. `TFJS_BACKEND` (gpu|node|wasm|cpu,
+// also 'tfjs-node-gpu', 'tfjs-node', 'tensorflow') forces one and fails loudly if it cannot load.
+// The choice and why every earlier candidate failed are recorded for manifests/lineage.
+// Nothing else in the project calls tf.setBackend.
+// Exports: initBackend(opts?) → BackendInfo (idempotent), backendInfo() (after init), describeBackendChoice(),
+//          BackendInfo, BackendName.
+import * as tf from '@tensorflow/tfjs';
+import { ClgrpoError, ErrorType } from '../errors';
+import { applyWasmFixes } from './wasm-fixes';
+
+export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  /** Which candidate won. */
+  name: BackendName;
+  /** tf.getBackend() after the choice ('tensorflow', 'wasm', 'cpu'). */
+  tfBackend: string;
+  tfjsVersion: string;
+  /** Set when TFJS_BACKEND forced the choice. */
+  forced?: string;
+  /** Candidates tried before the chosen one, with the reason each failed. */
+  failed: Array<{ name: BackendName; reason: string }>;
+  /** Kernel fixes registered (wasm). */
+  fixes: string[];
+  simd?: boolean;
+  [key: string]: unknown;
+}
+
+let info: BackendInfo | undefined;
+let pending: Promise<BackendInfo> | undefined;
+
+const ALIASES: Record<string, BackendName> = {
+  gpu: 'tfjs-node-gpu', 'tfjs-node-gpu': 'tfjs-node-gpu', 'node-gpu': 'tfjs-node-gpu',
+  node: 'tfjs-node', 'tfjs-node': 'tfjs-node', tensorflow: 'tfjs-node',
+  wasm: 'wasm', cpu: 'cpu',
+};
+
+/** Parses a TFJS_BACKEND value; throws a ConfigError naming the valid values. */
+export function parseBackendName(value: string): BackendName {
+  const name = ALIASES[value.trim().toLowerCase()];
+  if (!name) {
+    throw new ClgrpoError(ErrorType.Config,
+      `TFJS_BACKEND=${JSON.stringify(value)} is not a backend; use one of gpu, node, wasm, cpu`);
+  }
+  return name;
+}
+
+async function tryBackend(name: BackendName): Promise<{ fixes: string[] }> {
+  if (name === 'tfjs-node-gpu' || name === 'tfjs-node') {
+    // The native bindings register the 'tensorflow' backend on import.
+    require(name === 'tfjs-node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+    if (!(await tf.setBackend('tensorflow'))) throw new Error('setBackend(tensorflow) returned false');
+    return { fixes: [] };
+  }
+  if (name === 'wasm') {
+    require('@tensorflow/tfjs-backend-wasm');
+    if (!(await tf.setBackend('wasm'))) throw new Error('setBackend(wasm) returned false');
+    await tf.ready();
+    return { fixes: applyWasmFixes() };
+  }
+  if (!(await tf.setBackend('cpu'))) throw new Error('setBackend(cpu) returned false');
+  return { fixes: [] };
+}
+
+function reasonOf(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0].slice(0, 200);
+}
+
+async function choose(forcedRaw: string | undefined): Promise<BackendInfo> {
+  const forced = forcedRaw ? parseBackendName(forcedRaw) : undefined;
+  const candidates = forced ? [forced] : BACKEND_ORDER;
+  const failed: BackendInfo['failed'] = [];
+  for (const name of candidates) {
+    try {
+      const { fixes } = await tryBackend(name);
+      await tf.ready();
+      return {
+        name, tfBackend: tf.getBackend(), tfjsVersion: tf.version_core, failed, fixes,
+        ...(forced ? { forced: forcedRaw } : {}),
+        ...(name === 'wasm' ? { simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT') } : {}),
+      };
+    } catch (e) {
+      failed.push({ name, reason: reasonOf(e) });
+    }
+  }
+  throw new ClgrpoError(ErrorType.Config,
+    `no TF.js backend could start (${failed.map((f) => `${f.name}: ${f.reason}`).join('; ')})`);
+}
+
+/**
+ * Chooses and initializes the backend once per process; later calls return the same info.
+ * `env` defaults to process.env (only TFJS_BACKEND is read).
+ */
+export function initBackend(opts: { env?: Readonly<Record<string, string | undefined>> } = {}): Promise<BackendInfo> {
+  if (info) return Promise.resolve(info);
+  if (!pending) {
+    const env = opts.env ?? process.env;
+    pending = choose(env.TFJS_BACKEND || undefined).then((i) => (info = i));
+    pending.catch(() => { pending = undefined; });
+  }
+  return pending;
+}
+
+/** The recorded choice; throws if initBackend has not completed. */
+export function backendInfo(): BackendInfo {
+  if (!info) throw new Error('backendInfo() called before initBackend() finished');
+  return info;
+}
+
+/** One line for the worker log: chosen backend, fixes, and why earlier candidates failed. */
+export function describeBackendChoice(i: BackendInfo | undefined = info): string {
+  if (!i) return 'TF.js backend: not initialized';
+  const parts = [`TF.js ${i.tfjsVersion} backend: ${i.name}${i.forced ? ` (forced by TFJS_BACKEND=${i.forced})` : ''}`];
+  if (i.fixes.length) parts.push(`fixes: ${i.fixes.join(', ')}`);
+  if (i.simd !== undefined) parts.push(`simd: ${i.simd}`);
+  for (const f of i.failed) parts.push(`${f.name} unavailable: ${f.reason}`);
+  return parts.join('; ');
+}
