@@ -2,7 +2,7 @@
 // other layers' tests use it to make a tiny real dataset in a temp dir in milliseconds.
 import { DEFAULT_IMAGE_SIZE, DEFAULT_NOISE, iterateSplit, type SyntheticOptions } from './synthetic';
 import { LABELS } from './synthetic-rules';
-import { SPLITS, SplitWriter, imageBytesOf, writeMeta, type DatasetMeta, type Split } from './dataset';
+import { SPLITS, SplitWriter, imageBytesOf, throwIfCancelled, writeMeta, type DatasetMeta, type Split } from './dataset';
 
 export interface SyntheticDatasetOptions extends SyntheticOptions {
   seed: number;
@@ -47,7 +47,7 @@ export function writeSyntheticDataset(dir: string, o: SyntheticDatasetOptions,
         perClass[split][s.label]++;
         if (s.noisy) noisy[split]++;
         if (++step % every === 0) {
-          signal?.throwIfAborted();
+          throwIfCancelled(signal, `synthetic dataset (${split} ${step}/${total})`);
           onProgress?.({ step, total });
         }
       }

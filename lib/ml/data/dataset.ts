@@ -174,3 +174,8 @@ export async function encodePng(image: Uint8Array, imageSize: number): Promise<B
 export async function pngDataUrl(image: Uint8Array, imageSize: number): Promise<string> {
   return `data:image/png;base64,${(await encodePng(image, imageSize)).toString('base64')}`;
 }
+
+/** Stops a long write when the stage is cancelled, as the typed Cancelled error the wrapper expects. */
+export function throwIfCancelled(signal: AbortSignal | undefined, where: string): void {
+  if (signal?.aborted) throw new ClgrpoError(ErrorType.Cancelled, `${where}: cancelled`, { cause: signal.reason });
+}
