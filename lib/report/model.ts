@@ -96,6 +96,9 @@ export interface LineageNode {
   artifactKind?: ArtifactKind;
   artifactId?: string;
   reused?: boolean;
+  /** The stage behind the node (lets a chart find a stage's parent). */
+  runId?: string;
+  stageId?: string;
 }
 
 export interface LineageEdge {
