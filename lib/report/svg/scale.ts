@@ -32,11 +32,11 @@ export function niceTicks(min: number, max: number, count = 5): { domain: [numbe
     max += pad;
   }
   const step = niceStep(max - min, count);
-  const lo = Math.floor(min / step + 1e-9) * step;
-  const hi = Math.ceil(max / step - 1e-9) * step;
-  const ticks: number[] = [];
-  // Rounding each tick to the step's decimals keeps 0.30000000000000004 out of the labels.
+  // Rounding to the step's decimals keeps 0.30000000000000004 out of domains and labels.
   const dec = decimalsFor(step);
+  const lo = Number((Math.floor(min / step + 1e-9) * step).toFixed(dec));
+  const hi = Number((Math.ceil(max / step - 1e-9) * step).toFixed(dec));
+  const ticks: number[] = [];
   for (let i = 0; lo + i * step <= hi + step * 1e-9; i++) ticks.push(Number((lo + i * step).toFixed(dec)));
   return { domain: [lo, hi], ticks, step };
 }
