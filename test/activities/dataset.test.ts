@@ -39,7 +39,7 @@ function filesHash(dir: string): string {
   return sha256Hex(fs.readdirSync(dir).sort().map((f) => `${f}:${sha256Hex(fs.readFileSync(path.join(dir, f)))}`).join('\n'));
 }
 
-test('synthetic: writes the artifact, reports counts and heartbeats, same seed same bytes', async () => {
+void test('synthetic: writes the artifact, reports counts and heartbeats, same seed same bytes', async () => {
   const a = harness(SYN);
   const out = await runDatasetStage(a.ctx);
   assert.equal(out.kind, 'dataset');
@@ -61,13 +61,13 @@ test('synthetic: writes the artifact, reports counts and heartbeats, same seed s
   assert.notEqual(filesHash(a.ctx.outDir), filesHash(c.ctx.outDir));
 });
 
-test('synthetic: a cancelled stage stops with a Cancelled error', async () => {
+void test('synthetic: a cancelled stage stops with a Cancelled error', async () => {
   const h = harness({ ...SYN, train: 2000 });
   h.abort.abort();
   await assert.rejects(runDatasetStage(h.ctx), (e: any) => e.type === ErrorType.Cancelled);
 });
 
-test('bad params are ConfigErrors naming the param', async () => {
+void test('bad params are ConfigErrors naming the param', async () => {
   await assert.rejects(runDatasetStage(harness({ ...SYN, source: 'folder' }).ctx), (e: any) => e.type === ErrorType.Config && /needs params\.root/.test(e.message));
   await assert.rejects(runDatasetStage(harness({ ...SYN, source: 'csv' }).ctx), (e: any) => e.type === ErrorType.Config && /unknown source "csv"/.test(e.message));
   await assert.rejects(runDatasetStage(harness({ ...SYN, noise: 2 }).ctx), (e: any) => /noise must be a number in \[0, 1\]/.test(e.message));
@@ -93,7 +93,7 @@ async function makeFolder(root: string): Promise<void> {
   fs.writeFileSync(path.join(root, 'pics', 'fear', 'notes.txt'), 'not an image');
 }
 
-test('folder: imports one sub-folder per label, skips and counts a corrupt JPEG, splits deterministically', async () => {
+void test('folder: imports one sub-folder per label, skips and counts a corrupt JPEG, splits deterministically', async () => {
   const root = tmp('root');
   await makeFolder(root);
   const params = { source: 'folder', root: 'pics', train: 8, val: 2, test: 3, imageSize: 16, noise: 0.15 };
@@ -124,7 +124,7 @@ test('folder: imports one sub-folder per label, skips and counts a corrupt JPEG,
   assert.notDeepEqual(openDataset(other.ctx.outDir).samples('train').map((s) => s.source), ds.samples('train').map((s) => s.source));
 });
 
-test('folder: maxPerClass caps each class; a split of only corrupt images is a ConfigError', async () => {
+void test('folder: maxPerClass caps each class; a split of only corrupt images is a ConfigError', async () => {
   const root = tmp('root');
   await makeFolder(root);
   const capped = harness({ source: 'folder', root: 'pics', train: 100, val: 0, test: 1, imageSize: 8, noise: 0, maxPerClass: 2 }, { dataRoot: root });
@@ -139,7 +139,7 @@ test('folder: maxPerClass caps each class; a split of only corrupt images is a C
     (e: any) => e.type === ErrorType.Config && /all 1 images of the train split failed to decode/.test(e.message));
 });
 
-test('jsonl: image paths relative to the file, attributes recorded, missing images counted', async () => {
+void test('jsonl: image paths relative to the file, attributes recorded, missing images counted', async () => {
   const root = tmp('root');
   await writeImage(path.join(root, 'imgs', 'a.png'), 20, 20, [200, 40, 40]);
   await writeImage(path.join(root, 'imgs', 'b.jpg'), 20, 20, [40, 40, 200]);
@@ -164,7 +164,7 @@ test('jsonl: image paths relative to the file, attributes recorded, missing imag
     (e: any) => e.type === ErrorType.Config && /lists\/bad\.jsonl:2: not valid JSON/.test(e.message));
 });
 
-test('emoset: reads the official split files and records annotation attributes', async () => {
+void test('emoset: reads the official split files and records annotation attributes', async () => {
   const root = tmp('root');
   const base = path.join(root, 'EmoSet-118K');
   const rows: Record<string, Array<[string, string, string]>> = { train: [], val: [], test: [] };
@@ -192,7 +192,7 @@ test('emoset: reads the official split files and records annotation attributes',
   assert.equal(ds.samples('val')[0].labelId, 4);
 });
 
-test('paths that escape the data root are PathEscape errors', async () => {
+void test('paths that escape the data root are PathEscape errors', async () => {
   const root = tmp('root');
   const outside = tmp('outside');
   await writeImage(path.join(outside, 'amusement', 'x.png'), 10, 10, [1, 2, 3]);

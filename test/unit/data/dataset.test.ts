@@ -18,7 +18,7 @@ function hashDir(dir: string): Record<string, string> {
   return Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, sha256Hex(fs.readFileSync(path.join(dir, f)))]));
 }
 
-test('a synthetic dataset round-trips through the artifact files', () => {
+void test('a synthetic dataset round-trips through the artifact files', () => {
   const dir = tmp();
   const progress: number[] = [];
   const res = writeSyntheticDataset(dir, { seed: 3, train: 40, val: 8, test: 12 }, (p) => progress.push(p.step), undefined, 16);
@@ -48,7 +48,7 @@ test('a synthetic dataset round-trips through the artifact files', () => {
   assert.equal(sum(res.perClass.train), 40);
 });
 
-test('the same seed writes the same bytes; another seed does not', () => {
+void test('the same seed writes the same bytes; another seed does not', () => {
   const a = tmp(), b = tmp(), c = tmp();
   writeSyntheticDataset(a, { seed: 1, train: 10, val: 2, test: 2 });
   writeSyntheticDataset(b, { seed: 1, train: 10, val: 2, test: 2 });
@@ -57,7 +57,7 @@ test('the same seed writes the same bytes; another seed does not', () => {
   assert.notEqual(hashDir(a)['images-train.u8'], hashDir(c)['images-train.u8']);
 });
 
-test('a truncated image file or a missing meta is reported, not misread', () => {
+void test('a truncated image file or a missing meta is reported, not misread', () => {
   const dir = tmp();
   writeSyntheticDataset(dir, { seed: 1, train: 4, val: 1, test: 1 });
   fs.truncateSync(path.join(dir, 'images-train.u8'), 100);
@@ -66,13 +66,13 @@ test('a truncated image file or a missing meta is reported, not misread', () => 
   assert.throws(() => openDataset(tmp()), (e: any) => e.type === ErrorType.Config && /no meta\.json/.test(e.message));
 });
 
-test('cancellation stops generation', () => {
+void test('cancellation stops generation', () => {
   const ac = new AbortController();
   ac.abort();
   assert.throws(() => writeSyntheticDataset(tmp(), { seed: 1, train: 100, val: 0, test: 0 }, undefined, ac.signal, 8), (e: any) => e.type === ErrorType.Cancelled);
 });
 
-test('images encode to PNG that decodes to the same pixels', async () => {
+void test('images encode to PNG that decodes to the same pixels', async () => {
   const s = generateSplit(4, 'train', 1)[0];
   const png = await encodePng(s.image, 32);
   assert.deepEqual([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');

@@ -10,13 +10,13 @@ const base: SyntheticAttributes = {
   palette: 'warm', light: 'dark', layout: 'rising', edges: 'angular', clutter: 'sparse', colour: 'vivid', scale: 'large',
 };
 
-test('the labels are the 8 EmoSet classes in EmoSet order', () => {
+void test('the labels are the 8 EmoSet classes in EmoSet order', () => {
   assert.deepEqual([...LABELS], ['amusement', 'awe', 'contentment', 'excitement', 'anger', 'disgust', 'fear', 'sadness']);
   assert.equal(labelId('sadness'), 7);
   assert.throws(() => labelId('joy'), /unknown label "joy"/);
 });
 
-test('majority votes decide valence and arousal, scale splits the quadrant', () => {
+void test('majority votes decide valence and arousal, scale splits the quadrant', () => {
   // warm + rising (2 of 3) → positive; angular + vivid (2 of 3) → high; large → excitement.
   assert.equal(labelFromAttributes(base), 'excitement');
   assert.equal(labelFromAttributes({ ...base, scale: 'small' }), 'amusement');
@@ -29,7 +29,7 @@ test('majority votes decide valence and arousal, scale splits the quadrant', () 
   assert.throws(() => labelFromAttributes({ ...base, palette: 'hot' }), /palette has no level "hot"/);
 });
 
-test('every label is implied by exactly 16 of the 128 combinations', () => {
+void test('every label is implied by exactly 16 of the 128 combinations', () => {
   const all = allAttributeCombinations();
   assert.equal(all.length, 128);
   assert.equal(new Set(all.map((a) => JSON.stringify(a))).size, 128);
@@ -39,7 +39,7 @@ test('every label is implied by exactly 16 of the 128 combinations', () => {
   }
 });
 
-test('confusable labels differ in exactly one factor', () => {
+void test('confusable labels differ in exactly one factor', () => {
   for (const l of LABELS) {
     const f = factorsOfLabel(l);
     const conf = confusableLabels(l);
@@ -52,7 +52,7 @@ test('confusable labels differ in exactly one factor', () => {
   }
 });
 
-test('unclear attributes leave the label open only when the vote is open', () => {
+void test('unclear attributes leave the label open only when the vote is open', () => {
   // warm + rising already give 2 of 3 positive cues: light does not matter.
   assert.equal(reasonFromAttributes({ ...base, light: null }).label, 'excitement');
   // warm + sinking: the unclear light decides valence, so the label is open.
@@ -64,7 +64,7 @@ test('unclear attributes leave the label open only when the vote is open', () =>
   assert.equal(reasonFromAttributes(partial).label, null);
 });
 
-test('the compact rationale names the cues, counts and the label', () => {
+void test('the compact rationale names the cues, counts and the label', () => {
   assert.equal(compactRationale(base),
     'warm colours, dark light, rising forms: 2 of 3 positive cues, positive valence. '
     + 'angular edges, sparse scene, vivid colour: 2 of 3 energetic cues, high arousal. large forms: excitement.');

@@ -4,7 +4,7 @@ import { captionOf, generateSplit, hsv } from '../../../lib/ml/data/synthetic';
 import { LABELS, confusableLabels, labelFromAttributes, reasonFromAttributes, type SyntheticAttributes } from '../../../lib/ml/data/synthetic-rules';
 import { polygonOf, polygonSdf } from '../../../lib/ml/data/render';
 
-test('a split is a pure function of (seed, split, options)', () => {
+void test('a split is a pure function of (seed, split, options)', () => {
   const a = generateSplit(7, 'train', 20);
   const b = generateSplit(7, 'train', 20);
   assert.deepEqual(a, b);
@@ -16,7 +16,7 @@ test('a split is a pure function of (seed, split, options)', () => {
   assert.equal(generateSplit(7, 'train', 1, { imageSize: 48 })[0].image.length, 48 * 48 * 3);
 });
 
-test('images use the range and are not blank', () => {
+void test('images use the range and are not blank', () => {
   for (const s of generateSplit(3, 'train', 16)) {
     let min = 255, max = 0;
     for (const v of s.image) { min = Math.min(min, v); max = Math.max(max, v); }
@@ -24,7 +24,7 @@ test('images use the range and are not blank', () => {
   }
 });
 
-test('every label occurs and the noise rate follows the parameter', () => {
+void test('every label occurs and the noise rate follows the parameter', () => {
   const n = 4000;
   for (const noise of [0, 0.15, 0.4]) {
     const xs = generateSplit(11, 'train', n, { imageSize: 8, noise });
@@ -43,7 +43,7 @@ test('every label occurs and the noise rate follows the parameter', () => {
   }
 });
 
-test('ambiguity records one unclear attribute in the caption and the attributes', () => {
+void test('ambiguity records one unclear attribute in the caption and the attributes', () => {
   const xs = generateSplit(5, 'train', 400, { imageSize: 8, ambiguity: 0.5 });
   const unclear = xs.filter((s) => Object.values(s.attributes).includes(null));
   assert.ok(unclear.length > 150 && unclear.length < 250, `${unclear.length}`);
@@ -56,13 +56,13 @@ test('ambiguity records one unclear attribute in the caption and the attributes'
   assert.ok(open > 0 && open < unclear.length, `${open} open of ${unclear.length}`);
 });
 
-test('captions list the attribute phrases in a fixed order', () => {
+void test('captions list the attribute phrases in a fixed order', () => {
   const s = generateSplit(2, 'train', 1)[0];
   assert.equal(s.caption, captionOf(s.attributes));
   assert.equal(s.caption.split(', ').length, 7);
 });
 
-test('render helpers: hsv primaries and polygon signed distance', () => {
+void test('render helpers: hsv primaries and polygon signed distance', () => {
   assert.deepEqual(hsv(0, 1, 1), [1, 0, 0]);
   assert.deepEqual(hsv(120, 1, 1), [0, 1, 0]);
   assert.deepEqual(hsv(240, 1, 0.5), [0, 0, 0.5]);
