@@ -67,6 +67,8 @@ export interface Plan {
   seed: number;
   /** At most this many stages run at once. */
   maxParallel: number;
+  /** Root that dataset `root`/`file` paths are relative to (spec `defaults.dataRoot`, default "data"). Additive, optional. */
+  dataRoot?: string;
   /** Topological order. */
   stages: PlanStage[];
 }

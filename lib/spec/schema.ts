@@ -1,0 +1,165 @@
+// Schema validation of a parsed spec: ajv (JSON Schema 2020-12) in strict mode, every error at
+// once, no coercion, no defaults written into the data, no `$data`. Ajv's errors are translated into
+// problems that say what to change: unknown keys get "did you mean", enums list their values, and
+// the noise ajv adds around if/then and anyOf is folded away.
+import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import schemaJson from '../../schemas/pipeline.v1.schema.json';
+import { showValue } from './located';
+import { suggestion } from './suggest';
+
+export const PIPELINE_SCHEMA = schemaJson as Record<string, unknown>;
+export const SCHEMA_ID = schemaJson.$id;
+
+/** A schema problem before it is located: a JSON pointer and whether the key or the value is wrong. */
+export interface SchemaProblem {
+  pointer: string;
+  at: 'key' | 'value';
+  message: string;
+  hint?: string;
+}
+
+let ajv: Ajv2020 | undefined;
+let compiled: ValidateFunction | undefined;
+
+function ajvOf(): Ajv2020 {
+  // strict: unknown keywords, ambiguous types and ignored defaults in the schema are bugs.
+  // verbose: errors carry the offending data and the schema, which the messages quote.
+  ajv ??= new Ajv2020({ strict: true, allErrors: true, verbose: true, $data: false, coerceTypes: false,
+    useDefaults: false, removeAdditional: false, allowUnionTypes: true });
+  return ajv;
+}
+
+function validator(): ValidateFunction {
+  compiled ??= ajvOf().compile(PIPELINE_SCHEMA);
+  return compiled;
+}
+
+function escapeSeg(s: string): string {
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+type S = Record<string, unknown>;
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'list';
+  if (typeof v === 'object') return 'map';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+function typeHint(want: string, data: unknown): string | undefined {
+  if (typeof data === 'string' && (want === 'number' || want === 'integer') && data.trim() !== '' && Number.isFinite(Number(data))) {
+    return `write the number without quotes: ${data.trim()}`;
+  }
+  if (want === 'integer' && typeof data === 'number') return `use a whole number such as ${Math.round(data)}`;
+  if (want === 'array' && data !== null && typeof data !== 'object') return `write a list: [${showValue(data)}]`;
+  return undefined;
+}
+
+const TYPE_WORDS: Record<string, string> = { array: 'a list', object: 'a map', integer: 'an integer', number: 'a number',
+  string: 'a string', boolean: 'true or false', null: 'null' };
+
+function translate(e: ErrorObject): SchemaProblem {
+  const p = e.params as Record<string, unknown>;
+  const parent = (e.parentSchema ?? {}) as S;
+  const got = `got ${showValue(e.data)}`;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      const allowed = Object.keys((parent.properties ?? {}) as S);
+      return { pointer: `${e.instancePath}/${escapeSeg(key)}`, at: 'key', message: `unknown key '${key}'`, hint: suggestion(key, allowed) };
+    }
+    case 'required':
+      return { pointer: e.instancePath, at: 'key', message: `missing required key '${String(p.missingProperty)}'`,
+        hint: `add ${String(p.missingProperty)}: ...` };
+    case 'enum': {
+      const allowed = (e.schema as unknown[]).map(String);
+      return { pointer: e.instancePath, at: 'value', message: `must be one of ${allowed.join(', ')} (${got})`,
+        hint: suggestion(String(e.data), allowed) };
+    }
+    case 'const':
+      return { pointer: e.instancePath, at: 'value', message: `must be ${showValue(e.schema)} (${got})`,
+        hint: parent === undefined ? undefined : `this version reads only ${showValue(e.schema)}` };
+    case 'type': {
+      const want = String(p.type).split(',')[0];
+      return { pointer: e.instancePath, at: 'value', message: `must be ${TYPE_WORDS[want] ?? want} (got ${typeOf(e.data)} ${showValue(e.data)})`,
+        hint: typeHint(want, e.data) };
+    }
+    case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum': {
+      const op = { minimum: '≥', maximum: '≤', exclusiveMinimum: '>', exclusiveMaximum: '<' }[e.keyword];
+      return { pointer: e.instancePath, at: 'value', message: `must be ${op} ${String(p.limit)} (${got})`,
+        hint: `use a value ${op} ${String(p.limit)}` };
+    }
+    case 'pattern':
+      return { pointer: e.instancePath, at: 'value', message: `must match ${String(p.pattern)} (${got})`, hint: patternHint(e.instancePath) };
+    case 'propertyNames':
+      return { pointer: `${e.instancePath}/${escapeSeg(String(p.propertyName))}`, at: 'key',
+        message: `invalid name '${String(p.propertyName)}'`, hint: nameHint(e.instancePath) };
+    case 'maxLength': case 'minLength':
+      return { pointer: e.instancePath, at: 'value', message: `must be ${e.keyword === 'maxLength' ? 'at most' : 'at least'} ${String(p.limit)} characters long (got ${String(typeof e.data === 'string' ? e.data.length : '?')})` };
+    case 'maxItems': case 'minItems':
+      return { pointer: e.instancePath, at: 'value', message: `must have ${e.keyword === 'maxItems' ? 'at most' : 'at least'} ${String(p.limit)} items (got ${Array.isArray(e.data) ? e.data.length : '?'})` };
+    case 'maxProperties': case 'minProperties':
+      return { pointer: e.instancePath, at: 'value', message: `must have ${e.keyword === 'maxProperties' ? 'at most' : 'at least'} ${String(p.limit)} entries (got ${e.data && typeof e.data === 'object' ? Object.keys(e.data).length : '?'})` };
+    case 'uniqueItems':
+      return { pointer: e.instancePath, at: 'value', message: `items ${String(p.j)} and ${String(p.i)} are the same`, hint: 'remove the duplicate' };
+    default:
+      return { pointer: e.instancePath, at: 'value', message: e.message ?? e.keyword };
+  }
+}
+
+function patternHint(ptr: string): string | undefined {
+  if (ptr.endsWith('/apiKeyEnv')) return 'name an environment variable such as TEACHER_KEY, never the key itself';
+  if (ptr.endsWith('/baseUrl')) return 'an http(s) URL such as http://127.0.0.1:8000/v1';
+  if (/\/(initialInterval|maximumInterval|startToClose|heartbeat)$/.test(ptr)) return 'a duration such as "90s", "15m", "2h"';
+  if (ptr === '/name') return 'lower-case letters, digits, - and _, starting with a letter';
+  return undefined;
+}
+
+function nameHint(ptr: string): string {
+  if (ptr === '/stages') return 'stage ids are lower-case letters, digits and _, starting with a letter, at most 63 characters';
+  if (ptr.endsWith('/matrix')) return 'matrix keys are a param path such as clip.high, or seed';
+  return 'check the allowed names';
+}
+
+/** anyOf: keep the errors of branches whose type fits the data; when none fits, one error listing them. */
+function foldAnyOf(errors: ErrorObject[]): ErrorObject[] {
+  const drop = new Set<ErrorObject>();
+  const add: ErrorObject[] = [];
+  for (const any of errors.filter((e) => e.keyword === 'anyOf')) {
+    drop.add(any);
+    const branches = new Map<number, ErrorObject[]>();
+    for (const e of errors) {
+      const m = e.schemaPath.startsWith(`${any.schemaPath}/`) ? /^\/(\d+)\//.exec(e.schemaPath.slice(any.schemaPath.length)) : null;
+      if (m) branches.set(Number(m[1]), [...(branches.get(Number(m[1])) ?? []), e]);
+    }
+    const mismatched = [...branches].filter(([, es]) => es.some((e) => e.instancePath === any.instancePath && e.keyword === 'type'));
+    for (const [, es] of mismatched) es.forEach((e) => drop.add(e));
+    if (mismatched.length === branches.size) {
+      const options = ((any.schema ?? []) as S[]).map((b) => String(b.description ?? b.type ?? 'a value'));
+      add.push({ ...any, keyword: 'anyOfNone', message: `must be one of: ${options.join(' or ')}` });
+    }
+  }
+  return [...errors.filter((e) => !drop.has(e)), ...add];
+}
+
+export function validateSchema(value: unknown): SchemaProblem[] {
+  const validate = validator();
+  if (validate(value)) return [];
+  const errors = foldAnyOf((validate.errors ?? []).filter((e) => e.keyword !== 'if'));
+  return errors.map((e) => (e.keyword === 'anyOfNone'
+    ? { pointer: e.instancePath, at: 'value' as const, message: `${e.message ?? ''} (got ${showValue(e.data)})` }
+    : translate(e)));
+}
+
+/** Validate one kind's params (a matrix cell, say) against `#/$defs/<def>`; pointers are relative to the params. */
+export function validateParamsDef(def: string, value: unknown): SchemaProblem[] {
+  validator(); // registers the schema under its $id
+  const v = ajvOf().getSchema(`${SCHEMA_ID}#/$defs/${def}`);
+  if (!v) throw new Error(`schema has no $defs/${def}`);
+  if (v(value)) return [];
+  return foldAnyOf((v.errors ?? []).filter((e) => e.keyword !== 'if')).map((e) => (e.keyword === 'anyOfNone'
+    ? { pointer: e.instancePath, at: 'value' as const, message: `${e.message ?? ''} (got ${showValue(e.data)})` }
+    : translate(e)));
+}
