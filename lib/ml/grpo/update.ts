@@ -65,7 +65,7 @@ export function grpoGradients(r: RolloutTensors, vars: tf.Variable[], logitsFor:
         advantages: part(r.advantages), mask, clipLow: c.clipLow, clipHigh: c.clipHigh, beta: c.beta,
       });
       const ent = tf.sum(tf.mul(tokenEntropy(logits, c.temperature), mask));
-      diag.push(...[o.kl, o.clipLowFrac, o.clipHighFrac, o.meanRatio, ent, mask.sum() as tf.Scalar].map((t) => tf.keep(t)));
+      diag.push(...[o.kl, o.clipLowFrac, o.clipHighFrac, o.meanRatio, ent as tf.Scalar, mask.sum() as tf.Scalar].map((t) => tf.keep(t)));
       return o.loss.mul(count / N) as tf.Scalar;
     }, vars);
     const [kl, low, high, ratio, ent, tokens] = diag.map((t) => t.dataSync()[0]);
