@@ -73,7 +73,7 @@ function sdfOf(s: Shape): (dx: number, dy: number) => number {
 /** Draw the shapes in order over `bg`, add N(0, sigma) noise per channel, quantize to uint8 HWC. */
 export function renderScene(S: number, bg: [number, number, number], shapes: Shape[], rng: Rng, sigma: number): Uint8Array {
   const buf = new Float32Array(S * S * 3);
-  for (let i = 0; i < S * S; i++) buf.set(bg, i * 3);
+  for (let i = 0; i < S * S * 3; i += 3) { buf[i] = bg[0]; buf[i + 1] = bg[1]; buf[i + 2] = bg[2]; }
   for (const s of shapes) {
     const sdf = sdfOf(s);
     const x0 = Math.max(0, Math.floor(s.x - s.r - 1)), x1 = Math.min(S - 1, Math.ceil(s.x + s.r + 1));
