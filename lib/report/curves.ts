@@ -4,7 +4,7 @@
 import type { JsonObject } from '../canonical';
 import { groupKeyOf } from './aggregate';
 import type { ReportData, StageInfo, TrainingCurves } from './model';
-import type { LineSeries } from './svg/line-chart';
+import type { LegendItem, LineSeries } from './svg/line-chart';
 import { color, dash } from './svg/util';
 
 export interface ChartSpec {
@@ -12,6 +12,13 @@ export interface ChartSpec {
   yLabel: string;
   yDomain?: [number, number];
   series: LineSeries[];
+  legend?: LegendItem[];
+}
+
+/** One legend entry per colour and one per dash, instead of every colour × dash pair. */
+function factorLegend(colours: Array<[string, string]>, dashes: string[]): LegendItem[] | undefined {
+  if (dashes.length < 2) return undefined;
+  return [...colours.map(([label, c]) => ({ label, color: c })), ...dashes.map((label, i) => ({ label, color: '#52606d', dash: dash(i) }))];
 }
 
 export interface CurveGroup {
@@ -34,6 +41,16 @@ export const PANELS: Panel[] = [
   { title: 'Accuracy and format rate', yLabel: 'fraction', yDomain: [0, 1], match: (m) => m === 'accuracy' || m === 'formatRate' },
   { title: 'Entropy', yLabel: 'nats/token', match: (m) => m === 'entropy' },
 ];
+
+/** A metric keeps its colour on every chart (reward.format is the same blue everywhere). */
+const METRIC_COLOUR: Record<string, number> = {
+  loss: 0, evalLoss: 1, 'reward.format': 0, 'reward.accuracy': 2, 'reward.total': 1, kl: 3,
+  clipLowFrac: 0, clipHighFrac: 5, accuracy: 2, formatRate: 0, entropy: 4,
+};
+
+export function metricColour(metric: string, indexInPanel: number): string {
+  return color(METRIC_COLOUR[metric] ?? 6 + indexInPanel);
+}
 
 export function stageCaption(s: StageInfo | undefined): string {
   if (!s) return '';
@@ -74,34 +91,57 @@ export function curveGroups(data: ReportData): CurveGroup[] {
       if (metrics.length === 0) continue;
       const series = metrics.flatMap((metric, mi) => members.map((m, si) => ({
         label: members.length > 1 ? `${metric} · ${memberLabel(stages.get(`${m.runId}/${m.stageId}`), m, multiRun)}` : metric,
-        points: m.curves[metric] ?? [], color: color(mi), dash: dash(si),
+        points: m.curves[metric] ?? [], color: metricColour(metric, mi), dash: dash(si),
       })));
-      charts.push({ title: panel.title, yLabel: panel.yLabel, yDomain: panel.yDomain, series });
+      const legend = factorLegend(metrics.map((m, mi) => [m, metricColour(m, mi)]), members.map((m) => memberLabel(stages.get(`${m.runId}/${m.stageId}`), m, multiRun)));
+      charts.push({ title: panel.title, yLabel: panel.yLabel, yDomain: panel.yDomain, series, legend });
     }
     return { group, kind: first?.kind ?? members[0].kind, caption: stageCaption(first), members: members.map((m) => m.stageId), charts };
   });
 }
 
-/** GRPO-family stages side by side on the metrics where ClipLow should show (colour = stage). */
-export function grpoComparison(data: ReportData): ChartSpec[] {
-  const groups = curveGroups(data).filter((g) => g.kind === 'grpo');
-  if (groups.length < 2) return [];
-  const byGroup = new Map<string, TrainingCurves[]>();
+/**
+ * The fair comparisons of CLGRPO.md: GRPO-family stages that start from the same model (siblings
+ * in the lineage, e.g. "stage 3 continued with plain GRPO" beside CLGRPO), on the metrics where the
+ * ClipLow bound should show. Colour = stage, dash = seed.
+ */
+export function grpoComparisons(data: ReportData): Array<{ parent: string; groups: string[]; steps: Array<number | undefined>; charts: ChartSpec[] }> {
   const stages = new Map(data.stages.map((s) => [`${s.runId}/${s.id}`, s]));
-  for (const tc of data.curves) {
-    const s = stages.get(`${tc.runId}/${tc.stageId}`);
-    const g = s ? groupKeyOf(s) : tc.stageId;
-    if (groups.some((x) => x.group === g)) byGroup.set(g, [...(byGroup.get(g) ?? []), tc]);
+  const groupOf = (runId: string, stageId: string) => { const s = stages.get(`${runId}/${stageId}`); return s ? groupKeyOf(s) : stageId; };
+  const node = new Map(data.lineage.nodes.map((n) => [n.id, n]));
+  // Parent group of each GRPO stage's model input, read from the lineage edges.
+  const parentOf = new Map<string, string>();
+  for (const e of data.lineage.edges) {
+    const to = node.get(e.to);
+    const from = node.get(e.from);
+    if (!to || !from || to.kind !== 'grpo' || !e.input.split(', ').includes('model')) continue;
+    parentOf.set(`${to.runId ?? data.runs[0]?.id}/${to.stageId ?? to.id}`, groupOf(from.runId ?? data.runs[0]?.id ?? '', from.stageId ?? from.id));
   }
-  const wanted: Array<[string, string, [number, number] | undefined]> = [
-    ['reward.total', 'Total reward', undefined], ['kl', 'KL to reference', undefined],
-    ['clipHighFrac', 'Tokens clipped at the high bound', undefined], ['clipLowFrac', 'Tokens clipped at the low bound', undefined],
-  ];
-  return wanted.map(([metric, title, yDomain]) => ({
-    title, yLabel: metric, yDomain,
-    series: [...byGroup].flatMap(([g, ms], gi) => ms.filter((m) => m.curves[metric]).map((m, si) => ({
-      label: ms.length > 1 ? `${g} · ${memberLabel(stages.get(`${m.runId}/${m.stageId}`), m, data.runs.length > 1)}` : g,
-      points: m.curves[metric], color: color(gi), dash: dash(si),
-    }))),
-  })).filter((c) => c.series.length > 0);
+  const siblings = new Map<string, Map<string, TrainingCurves[]>>();
+  for (const tc of data.curves) {
+    const parent = parentOf.get(`${tc.runId}/${tc.stageId}`);
+    if (!parent) continue;
+    const fam = siblings.get(parent) ?? new Map<string, TrainingCurves[]>();
+    const g = groupOf(tc.runId, tc.stageId);
+    fam.set(g, [...(fam.get(g) ?? []), tc]);
+    siblings.set(parent, fam);
+  }
+  const wanted: Array<[string, string]> = [['reward.total', 'Total reward'], ['reward.accuracy', 'Accuracy reward'], ['kl', 'KL to reference'],
+    ['clipHighFrac', 'Tokens clipped at the high bound'], ['clipLowFrac', 'Tokens clipped at the low bound']];
+  return [...siblings].filter(([, fam]) => fam.size >= 2).map(([parent, fam]) => {
+    const seeds = [...new Set([...fam.values()].flatMap((ms) => ms.map((m) => memberLabel(stages.get(`${m.runId}/${m.stageId}`), m, data.runs.length > 1))))];
+    const charts = wanted.map(([metric, title]) => ({
+      title, yLabel: metric,
+      series: [...fam].flatMap(([g, ms], gi) => ms.filter((m) => m.curves[metric]?.length).map((m) => ({
+        label: ms.length > 1 ? `${g} · ${memberLabel(stages.get(`${m.runId}/${m.stageId}`), m, data.runs.length > 1)}` : g,
+        points: m.curves[metric], color: color(gi), dash: dash(seeds.indexOf(memberLabel(stages.get(`${m.runId}/${m.stageId}`), m, data.runs.length > 1))),
+      }))),
+      legend: factorLegend([...fam.keys()].map((g, gi) => [g, color(gi)]), seeds),
+    })).filter((c) => c.series.length > 0);
+    const steps = [...fam.values()].map((ms) => {
+      const p = stages.get(`${ms[0].runId}/${ms[0].stageId}`)?.params?.steps;
+      return typeof p === 'number' ? p : undefined;
+    });
+    return { parent, groups: [...fam.keys()], steps, charts };
+  });
 }

@@ -2,7 +2,7 @@
 // results, per-class recall, confusion matrices, curves, COT and lineage. render-html.ts frames them.
 import type { ResultRow, ResultsTable, Summary } from './aggregate';
 import { RESULT_METRICS } from './aggregate';
-import { curveGroups, grpoComparison, type ChartSpec } from './curves';
+import { curveGroups, grpoComparisons, type ChartSpec } from './curves';
 import { duration, pct, pctRange, pctSummary, points, shortId } from './format';
 import type { ReportData } from './model';
 import { barChart } from './svg/bar-chart';
@@ -58,15 +58,17 @@ export function confusionSection(t: ResultsTable): string {
 }
 
 function charts(specs: ChartSpec[]): string {
-  return specs.map((c) => `<figure>${lineChart({ title: c.title, series: c.series, yLabel: c.yLabel, xLabel: 'step', yDomain: c.yDomain })}</figure>`).join('');
+  return specs.map((c) => `<figure>${lineChart({ title: c.title, series: c.series, yLabel: c.yLabel, xLabel: 'step', yDomain: c.yDomain, legendItems: c.legend })}</figure>`).join('');
 }
 
 export function curvesSection(data: ReportData): string {
   const groups = curveGroups(data);
   if (groups.length === 0) return '<p class="empty">No training curves were found.</p>';
-  const cmp = grpoComparison(data);
-  const cmpHtml = cmp.length ? `<h3>GRPO-family stages compared</h3><p class="note">Same metric, one colour per stage; the ClipLow bound should show as a higher clipped fraction at the high bound and a smaller KL.</p><div class="grid">${charts(cmp)}</div>` : '';
-  return groups.map((g) => `<h3 id="curves-${esc(slug(g.group))}">${esc(g.group)}</h3><p class="note">${esc(g.caption)}${g.members.length > 1 ? ` · ${g.members.length} members` : ''}</p><div class="grid">${charts(g.charts)}</div>`).join('') + cmpHtml;
+  const cmpHtml = grpoComparisons(data).map((c) => `<h3>Same start: ${esc(c.groups.join(' vs '))}</h3><p class="note">All start from <b>${esc(c.parent)}</b>; steps ${esc(c.steps.map((s, i) => `${c.groups[i]} ${s ?? '?'}`).join(', '))}${new Set(c.steps).size > 1 ? ' <b class="neg">(budgets differ: not a fair comparison)</b>' : ' (equal budgets)'}. One colour per stage; a lower ε_high (ClipLow) shows as more tokens clipped at the high bound and a smaller KL.</p><div class="grid">${charts(c.charts)}</div>`).join('');
+  const smoothNote = '<p class="note">Lines: moving average (debiased EMA); faint: raw values. Colour: metric; dash: seed.</p>';
+  // Stages with a single chart (SFT, pretrain: loss only) share a row instead of each taking one.
+  const stagesHtml = groups.map((g) => `<div class="stage-curves${g.charts.length > 1 ? ' wide' : ''}"><h3 id="curves-${esc(slug(g.group))}">${esc(g.group)}</h3><p class="note">${esc(g.caption)}${g.members.length > 1 ? ` · ${g.members.length} members` : ''}</p><div class="grid">${charts(g.charts)}</div></div>`).join('');
+  return `${smoothNote}${cmpHtml}<div class="curve-flow">${stagesHtml}</div>`;
 }
 
 export function cotSection(data: ReportData): string {

@@ -43,12 +43,13 @@ svg .chart-title{font-size:13px;font-weight:600;fill:var(--ink)}
 svg .tick{fill:#52606d;font-size:10.5px}svg .axis-label{fill:#52606d;font-size:11px}
 svg .legend{fill:#3e4c59;font-size:11px}svg .empty{fill:#9aa5b1;font-size:12px}
 svg .plot-bg{fill:#fbfcfd}svg .grid{stroke:#e4e7eb;stroke-width:1}svg .axis{stroke:#7b8794;stroke-width:1}
-svg .series{fill:none;stroke-width:1.8;stroke-linejoin:round;stroke-linecap:round}
+svg .series{fill:none;stroke-width:1.8;stroke-linejoin:round;stroke-linecap:round}svg .series.raw{stroke-width:1;opacity:.2}
 svg .errbar{stroke:#323f4b;stroke-width:1;fill:none}
 svg .cell{stroke:#fff;stroke-width:1}svg .cell.diag{stroke:#102a43;stroke-width:1.2}svg .cell-num{font-size:10px}
 svg .edge{fill:none;stroke:#9aa5b1;stroke-width:1.5}
 svg .node rect{stroke:#7b8794;stroke-width:1}svg .node-label{font-size:12px;font-weight:600;fill:var(--ink)}svg .node-sub{font-size:10px;fill:#616e7c}
 .dag-fig{text-align:center}
+.curve-flow{display:flex;flex-wrap:wrap;gap:0 18px}.stage-curves{max-width:100%}.stage-curves.wide{flex-basis:100%}.stage-curves .note{max-width:368px}.stage-curves.wide .note{max-width:none}
 footer{max-width:1240px;margin:0 auto;padding:0 24px 30px;color:var(--muted);font-size:12px}
 code{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12px}
 @media print{nav{display:none}section{break-inside:avoid-page}}

@@ -62,11 +62,46 @@ const NODE_H = 42;
 const GAP_X = 26;
 const GAP_Y = 44;
 const PAD = 16;
+const VIRTUAL_W = 14;
 
-export function layoutDag(g: LineageGraph): Layout {
-  const layers = orderLayers(g, assignLayers(g));
+/** An edge of the graph and the node ids its drawing passes through (virtual ones included). */
+export interface Chain { edge: LineageGraph['edges'][number]; ids: string[] }
+
+/**
+ * An edge that skips layers is split by virtual nodes, one per skipped layer: they take part in
+ * the ordering, so long edges get their own lane instead of running across the nodes in between.
+ */
+export function withVirtualNodes(g: LineageGraph, layerOf: Map<string, number>): { graph: LineageGraph; layers: Map<string, number>; chains: Chain[] } {
+  const nodes = [...g.nodes];
+  const edges: LineageGraph['edges'] = [];
+  const layers = new Map(layerOf);
+  const chains: Chain[] = [];
+  g.edges.forEach((e, ei) => {
+    const a = layerOf.get(e.from);
+    const b = layerOf.get(e.to);
+    if (a === undefined || b === undefined) return;
+    const chain = [e.from];
+    for (let l = a + 1; l < b; l++) {
+      const id = `\u0000v${ei}:${l}`;
+      nodes.push({ id, label: '', kind: 'eval' });
+      layers.set(id, l);
+      chain.push(id);
+    }
+    chain.push(e.to);
+    for (let i = 1; i < chain.length; i++) edges.push({ from: chain[i - 1], to: chain[i], input: e.input });
+    chains.push({ edge: e, ids: chain });
+  });
+  return { graph: { nodes, edges }, layers, chains };
+}
+
+export function layoutDag(g: LineageGraph): Layout & { chains: Chain[] } {
+  const v = withVirtualNodes(g, assignLayers(g));
+  const layers = orderLayers(v.graph, v.layers);
   const byId = new Map(g.nodes.map((nd) => [nd.id, nd]));
-  const widthOf = (id: string) => Math.max(112, textWidth(byId.get(id)?.label ?? id, 12) + 28);
+  const widthOf = (id: string) => {
+    const nd = byId.get(id);
+    return nd ? Math.max(112, textWidth(nd.label, 12) + 28, textWidth(subtitle(nd), 10) + 20) : VIRTUAL_W;
+  };
   const rowW = layers.map((l) => l.reduce((a, id) => a + widthOf(id), 0) + GAP_X * Math.max(0, l.length - 1));
   const width = Math.max(240, ...rowW) + 2 * PAD;
   const pos = new Map<string, { x: number; y: number; w: number }>();
@@ -78,15 +113,19 @@ export function layoutDag(g: LineageGraph): Layout {
       x += w + GAP_X;
     }
   });
-  return { layers, pos, width, height: PAD * 2 + layers.length * NODE_H + Math.max(0, layers.length - 1) * GAP_Y };
+  return { layers, pos, width, height: PAD * 2 + layers.length * NODE_H + Math.max(0, layers.length - 1) * GAP_Y, chains: v.chains };
 }
 
 const KIND_FILL: Record<string, string> = {
   dataset: '#e8f1fb', pretrain: '#eef2f7', cot: '#fdf3e1', sft: '#e6f5ef', grpo: '#f7e9f3', eval: '#f1f1f1',
 };
 
+function subtitle(nd: LineageNode): string {
+  return `${nd.kind}${nd.artifactKind ? ` → ${nd.artifactKind}` : ''}${nd.reused ? ' · reused' : ''}`;
+}
+
 function nodeSvg(nd: LineageNode, p: { x: number; y: number; w: number }): string {
-  const sub = `${nd.kind}${nd.artifactKind ? ` → ${nd.artifactKind}` : ''}${nd.reused ? ' · reused' : ''}`;
+  const sub = subtitle(nd);
   const tip = `${nd.label} (${sub})${nd.artifactId ? `\nartifact ${nd.artifactId}` : ''}`;
   return `<g class="node kind-${esc(nd.kind)}"><title>${esc(tip)}</title>`
     + `<rect x="${r1(p.x)}" y="${r1(p.y)}" width="${r1(p.w)}" height="${NODE_H}" rx="7" fill="${KIND_FILL[nd.kind] ?? '#fff'}"${nd.reused ? ' stroke-dasharray="4 3"' : ''}/>`
@@ -94,19 +133,29 @@ function nodeSvg(nd: LineageNode, p: { x: number; y: number; w: number }): strin
     + text(p.x + p.w / 2, p.y + 32, sub, 'class="node-sub" text-anchor="middle"') + '</g>';
 }
 
-export function dagChart(g: LineageGraph, title = 'Lineage'): string {
-  const lay = layoutDag(g);
-  const edges = g.edges.map((e) => {
-    const a = lay.pos.get(e.from);
-    const b = lay.pos.get(e.to);
-    if (!a || !b) return '';
+/** Path through a chain: vertical-tangent curves between layers, straight through virtual nodes. */
+function chainPath(chain: string[], pos: Layout['pos']): string {
+  const p0 = pos.get(chain[0])!;
+  let d = `M${r1(p0.x + p0.w / 2)} ${r1(p0.y + NODE_H)}`;
+  for (let i = 1; i < chain.length; i++) {
+    const a = pos.get(chain[i - 1])!;
+    const b = pos.get(chain[i])!;
     const x1 = a.x + a.w / 2;
     const y1 = a.y + NODE_H;
     const x2 = b.x + b.w / 2;
-    const y2 = b.y - 3;
+    const last = i === chain.length - 1;
+    const y2 = last ? b.y - 3 : b.y;
     const my = (y1 + y2) / 2;
-    return `<path class="edge" d="M${r1(x1)} ${r1(y1)}C${r1(x1)} ${r1(my)} ${r1(x2)} ${r1(my)} ${r1(x2)} ${r1(y2)}" marker-end="url(#arrow)"><title>${esc(`${e.from} → ${e.to} (${e.input})`)}</title></path>`;
-  }).join('');
+    d += `C${r1(x1)} ${r1(my)} ${r1(x2)} ${r1(my)} ${r1(x2)} ${r1(y2)}`;
+    if (!last) d += `V${r1(b.y + NODE_H)}`;
+  }
+  return d;
+}
+
+export function dagChart(g: LineageGraph, title = 'Lineage'): string {
+  const lay = layoutDag(g);
+  const edges = lay.chains.map(({ edge: e, ids }) =>
+    `<path class="edge" d="${chainPath(ids, lay.pos)}" marker-end="url(#arrow)"><title>${esc(`${e.from} → ${e.to} (${e.input})`)}</title></path>`).join('');
   const defs = '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#7b8794"/></marker></defs>';
   const nodes = g.nodes.map((nd) => nodeSvg(nd, lay.pos.get(nd.id)!)).join('');
   return svgDoc(lay.width, lay.height, title, `${defs}${edges}${nodes}`, 'chart dag');

@@ -21,11 +21,11 @@ export function ramp(t: number): string {
 }
 
 export function heatmap(o: HeatmapOptions): string {
-  const cell = o.cell ?? 30;
+  const cell = o.cell ?? 28;
   const cols = Math.max(o.labels.length, ...o.matrix.map((r) => r.length));
   const colLabels = [...o.labels, ...(cols > o.labels.length ? ['unparsed'] : [])];
-  const left = 96;
-  const top = 96;
+  const left = 88;
+  const top = 90;
   const width = left + cols * cell + 16;
   const height = top + o.labels.length * cell + 34;
   const norm = rowNormalize(o.matrix);
