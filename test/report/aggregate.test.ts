@@ -87,3 +87,19 @@ test('baseline: --baseline wins, an unknown name is reported, no label SFT means
 test('rowNormalize: rows sum to one, empty rows stay zero', () => {
   assert.deepEqual(rowNormalize([[1, 3, 0], [0, 0, 0]]), [[0.25, 0.75, 0], [0, 0, 0]]);
 });
+
+test('several runs of one pipeline: the same stage id in each run is one row over their seeds', () => {
+  const mk = (runId: string, seed: number, acc: number) => ({
+    stage: { ...stage('clgrpo', 'clgrpo', 'grpo', seed), runId },
+    model: { ...result('clgrpo', acc, [acc, acc]), runId },
+  });
+  const a = mk('run-a', 11, 0.6);
+  const b = mk('run-b', 12, 0.7);
+  const data: ReportData = { ...twoSeedData(), runs: [{ id: 'run-a', pipeline: 'p' }, { id: 'run-b', pipeline: 'p' }], stages: [a.stage, b.stage],
+    evals: [{ stageId: 'eval', runId: 'run-a', split: 'test', labels: ['a', 'b'], models: [a.model] }, { stageId: 'eval', runId: 'run-b', split: 'test', labels: ['a', 'b'], models: [b.model] }] };
+  const [t] = buildResultsTables(data);
+  assert.equal(t.rows.length, 1);
+  assert.deepEqual(t.rows[0].members, ['run-a/clgrpo', 'run-b/clgrpo']);
+  assert.deepEqual(t.rows[0].seeds, [11, 12]);
+  close(t.rows[0].metrics.accuracy.mean, 0.65);
+});

@@ -82,3 +82,20 @@ test('DAG layering: longest path from a source, cycles do not hang, nodes never 
   const cyc = assignLayers({ nodes: g.nodes.slice(0, 2), edges: [{ from: 'd', to: 'p', input: '' }, { from: 'p', to: 'd', input: '' }] });
   assert.equal(cyc.size, 2);
 });
+
+test('DAG: an edge skipping layers runs through one virtual node per skipped layer', () => {
+  const g: LineageGraph = {
+    nodes: ['a', 'b', 'c', 'd'].map((id) => ({ id, label: id, kind: 'grpo' as const })),
+    edges: [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'd']].map(([from, to]) => ({ from, to, input: 'model' })),
+  };
+  const lay = layoutDag(g);
+  const long = lay.chains.find((c) => c.edge.from === 'a' && c.edge.to === 'd')!;
+  assert.equal(long.ids.length, 4);
+  // The virtual points sit beside b and c, never on top of them.
+  for (const [v, real] of [[long.ids[1], 'b'], [long.ids[2], 'c']]) {
+    const pv = lay.pos.get(v)!;
+    const pr = lay.pos.get(real)!;
+    assert.equal(pv.y, pr.y);
+    assert.ok(pv.x + pv.w <= pr.x || pr.x + pr.w <= pv.x);
+  }
+});
