@@ -41,7 +41,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`clgrpo ${command}: not available in this build`);
     return 2;
   }
-  const mod = (await import(file)) as { run(argv: string[]): Promise<number> };
+  // require, not import(): bin/clgrpo.js registers tsx for CommonJS only, and import() of a .ts file
+  // would go through the ESM loader, which has no hook for it (ERR_UNKNOWN_FILE_EXTENSION).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(file) as { run(argv: string[]): Promise<number> };
   return mod.run(rest);
 }
 
