@@ -8,7 +8,7 @@ import type { ModelResult, ReportData, StageInfo } from '../../lib/report/model'
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) < eps, `${a} ≉ ${b}`);
 
-test('summarize: mean, sample std (n−1), min and max; NaN ignored; one value has std 0', () => {
+void test('summarize: mean, sample std (n−1), min and max; NaN ignored; one value has std 0', () => {
   const s = summarize([0.6, 0.64, 0.62, NaN]);
   close(s.mean, 0.62);
   close(s.std, 0.02); // deviations ±0.02, 0: sqrt(0.0008 / 2)
@@ -18,7 +18,7 @@ test('summarize: mean, sample std (n−1), min and max; NaN ignored; one value h
   assert.ok(Number.isNaN(summarize([]).mean));
 });
 
-test('deltaPoints: difference of means in percentage points', () => {
+void test('deltaPoints: difference of means in percentage points', () => {
   close(deltaPoints(summarize([0.655, 0.659]), summarize([0.62, 0.63])), 3.2, 1e-9);
   close(deltaPoints(summarize([0.5]), summarize([0.6])), -10, 1e-9);
   assert.equal(points(3.2), '+3.2');
@@ -28,7 +28,7 @@ test('deltaPoints: difference of means in percentage points', () => {
   assert.equal(pctSummary(summarize([0.625])), '62.5');
 });
 
-test('groupKeyOf: seeds share a row, other matrix keys do not', () => {
+void test('groupKeyOf: seeds share a row, other matrix keys do not', () => {
   assert.equal(groupKeyOf({ baseId: 'clgrpo', matrix: { seed: 1 } }), 'clgrpo');
   assert.equal(groupKeyOf({ baseId: 'clgrpo', matrix: { seed: 2, 'clip.high': 0.1 } }), 'clgrpo[clip.high=0.1]');
   assert.equal(groupKeyOf({ baseId: 'sft' }), 'sft');
@@ -53,7 +53,7 @@ function twoSeedData(): ReportData {
   return { runs: [{ id: 'r', pipeline: 'p' }], stages, evals: [{ stageId: 'eval', runId: 'r', split: 'test', labels: ['a', 'b'], models }], curves: [], cot: [], lineage: { nodes: [], edges: [] }, generatedAt: '', warnings: [] };
 }
 
-test('results table: rows per base stage in plan order, label SFT is the baseline, deltas in points', () => {
+void test('results table: rows per base stage in plan order, label SFT is the baseline, deltas in points', () => {
   const [t] = buildResultsTables(twoSeedData());
   assert.deepEqual(t.rows.map((r) => r.group), ['base', 'cl', 'sft']);
   assert.equal(t.baseline, 'base');
@@ -70,7 +70,7 @@ test('results table: rows per base stage in plan order, label SFT is the baselin
   assert.deepEqual(cl.confusion, [[7, 3, 0], [0, 7, 3]]);
 });
 
-test('baseline: --baseline wins, an unknown name is reported, no label SFT means no deltas', () => {
+void test('baseline: --baseline wins, an unknown name is reported, no label SFT means no deltas', () => {
   const data = twoSeedData();
   assert.equal(buildResultsTables(data, 'sft')[0].baseline, 'sft');
   assert.equal(buildResultsTables(data, 'cl[seed=2]')[0].baseline, 'cl');
@@ -84,11 +84,11 @@ test('baseline: --baseline wins, an unknown name is reported, no label SFT means
   assert.match(chooseBaseline([], new Map()).note, /no label-SFT stage/);
 });
 
-test('rowNormalize: rows sum to one, empty rows stay zero', () => {
+void test('rowNormalize: rows sum to one, empty rows stay zero', () => {
   assert.deepEqual(rowNormalize([[1, 3, 0], [0, 0, 0]]), [[0.25, 0.75, 0], [0, 0, 0]]);
 });
 
-test('several runs of one pipeline: the same stage id in each run is one row over their seeds', () => {
+void test('several runs of one pipeline: the same stage id in each run is one row over their seeds', () => {
   const mk = (runId: string, seed: number, acc: number) => ({
     stage: { ...stage('clgrpo', 'clgrpo', 'grpo', seed), runId },
     model: { ...result('clgrpo', acc, [acc, acc]), runId },

@@ -18,7 +18,7 @@ function withStore<T>(f: (root: string, runName: string) => T | Promise<T>): Pro
   return Promise.resolve(f(root, runName)).finally(() => rmSync(root, { recursive: true, force: true }));
 }
 
-test('collect: a run in the store yields the fixture numbers, curves, COT stats and lineage', () => withStore((root, runName) => {
+void test('collect: a run in the store yields the fixture numbers, curves, COT stats and lineage', () => withStore((root, runName) => {
   const fixture = fixtureReportData();
   const data = collectReport(new ArtifactStore(root), [runName], new Date('2026-11-26T12:00:00Z'));
   assert.deepEqual(data.warnings, []);
@@ -41,7 +41,7 @@ test('collect: a run in the store yields the fixture numbers, curves, COT stats 
   assert.ok(ev.models.every((m) => data.stages.find((s) => s.id === m.stageId)?.artifactId === m.artifactId));
 }));
 
-test('collect: a missing report input becomes a warning, not a crash', () => withStore((root, runName) => {
+void test('collect: a missing report input becomes a warning, not a crash', () => withStore((root, runName) => {
   const store = new ArtifactStore(root);
   const data0 = collectReport(store, [runName]);
   const cot = data0.stages.find((s) => s.kind === 'cot')!;
@@ -52,7 +52,7 @@ test('collect: a missing report input becomes a warning, not a crash', () => wit
   assert.match(data.warnings[0], /has no report\.json/);
 }));
 
-test('clgrpo report writes report.md, report.html and report-data.json and prints their paths', () => withStore(async (root, runName) => {
+void test('clgrpo report writes report.md, report.html and report-data.json and prints their paths', () => withStore(async (root, runName) => {
   const out = join(root, 'out');
   const logs: string[] = [];
   const errs: string[] = [];

@@ -14,7 +14,7 @@ const CHROMIUM = process.env.CLGRPO_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-test('the HTML report renders its table and charts in headless chromium', async () => {
+void test('the HTML report renders its table and charts in headless chromium', async () => {
   assert.ok(existsSync(CHROMIUM), `Debian chromium not found at ${CHROMIUM}: install it with `
     + '`apt-get install -y chromium` (CI does this in .ci/run) or set CLGRPO_CHROMIUM to its path');
   const out = mkdtempSync(join(tmpdir(), 'clgrpo-report-'));

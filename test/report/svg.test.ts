@@ -8,7 +8,7 @@ import { esc } from '../../lib/report/svg/util';
 import { ramp } from '../../lib/report/svg/heatmap';
 import type { LineageGraph } from '../../lib/report/model';
 
-test('linearScale maps the domain onto the range, inverted ranges included', () => {
+void test('linearScale maps the domain onto the range, inverted ranges included', () => {
   const y = linearScale([0, 10], [200, 0]);
   assert.equal(y(0), 200);
   assert.equal(y(10), 0);
@@ -16,7 +16,7 @@ test('linearScale maps the domain onto the range, inverted ranges included', () 
   assert.equal(linearScale([3, 3], [0, 100])(3), 50);
 });
 
-test('niceStep and niceTicks give 1-2-5 steps covering the data', () => {
+void test('niceStep and niceTicks give 1-2-5 steps covering the data', () => {
   assert.equal(niceStep(1, 5), 0.2);
   assert.equal(niceStep(600, 5), 100);
   assert.equal(niceStep(0.023, 5), 0.005);
@@ -29,7 +29,7 @@ test('niceStep and niceTicks give 1-2-5 steps covering the data', () => {
   assert.deepEqual(niceTicks(NaN, 1).domain, [0, 1]);
 });
 
-test('tick labels print exactly the decimals the step needs', () => {
+void test('tick labels print exactly the decimals the step needs', () => {
   assert.equal(decimalsFor(0.005), 3);
   assert.equal(decimalsFor(100), 0);
   assert.equal(formatTick(0.1 + 0.2, 0.1), '0.3');
@@ -37,7 +37,7 @@ test('tick labels print exactly the decimals the step needs', () => {
   assert.equal(formatTick(0.00002, 0.00001), '2.0e-5');
 });
 
-test('extent skips non-finite values; thin keeps the last point', () => {
+void test('extent skips non-finite values; thin keeps the last point', () => {
   assert.deepEqual(extent([3, NaN, -1, Infinity, 2]), [-1, 3]);
   assert.equal(extent([NaN]), undefined);
   const pts = Array.from({ length: 1000 }, (_, i) => i);
@@ -48,12 +48,12 @@ test('extent skips non-finite values; thin keeps the last point', () => {
   assert.equal(thin([1, 2], 100).length, 2);
 });
 
-test('linePath breaks at non-finite values instead of drawing through zero', () => {
+void test('linePath breaks at non-finite values instead of drawing through zero', () => {
   const id = (v: number) => v;
   assert.equal(linePath([[0, 1], [1, 2], [2, NaN], [3, 4]], id, id), 'M0 1L1 2M3 4');
 });
 
-test('lineChart escapes labels and says so when there is no data', () => {
+void test('lineChart escapes labels and says so when there is no data', () => {
   const svg = lineChart({ title: 'a<b', series: [{ label: 'x&y', points: [[1, 1], [2, 3]], color: '#000' }] });
   assert.match(svg, /<title>a&lt;b<\/title>/);
   assert.match(svg, /x&amp;y/);
@@ -62,13 +62,13 @@ test('lineChart escapes labels and says so when there is no data', () => {
   assert.equal(esc('"<&>'), '&quot;&lt;&amp;&gt;');
 });
 
-test('heatmap ramp runs from near white to dark blue', () => {
+void test('heatmap ramp runs from near white to dark blue', () => {
   assert.equal(ramp(0), 'rgb(247,251,255)');
   assert.equal(ramp(1), 'rgb(8,69,148)');
   assert.equal(ramp(NaN), ramp(0));
 });
 
-test('DAG layering: longest path from a source, cycles do not hang, nodes never overlap', () => {
+void test('DAG layering: longest path from a source, cycles do not hang, nodes never overlap', () => {
   const g: LineageGraph = {
     nodes: ['d', 'p', 'c', 's', 'e'].map((id) => ({ id, label: id, kind: 'sft' as const })),
     edges: [['d', 'p'], ['d', 'c'], ['p', 's'], ['c', 's'], ['s', 'e'], ['d', 'e']].map(([from, to]) => ({ from, to, input: 'x' })),
@@ -83,7 +83,7 @@ test('DAG layering: longest path from a source, cycles do not hang, nodes never 
   assert.equal(cyc.size, 2);
 });
 
-test('DAG: an edge skipping layers runs through one virtual node per skipped layer', () => {
+void test('DAG: an edge skipping layers runs through one virtual node per skipped layer', () => {
   const g: LineageGraph = {
     nodes: ['a', 'b', 'c', 'd'].map((id) => ({ id, label: id, kind: 'grpo' as const })),
     edges: [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'd']].map(([from, to]) => ({ from, to, input: 'model' })),
