@@ -10,7 +10,7 @@ import { SPLITS, throwIfCancelled, type Split } from '../lib/ml/data/dataset';
 import { writeSyntheticDataset } from '../lib/ml/data/build-synthetic';
 import { importImages } from '../lib/ml/data/import';
 import { realRoot } from '../lib/ml/data/paths';
-import { assignSplits, listEmoset, listFolder, listJsonl, type SourceListing } from '../lib/ml/data/sources';
+import { assignSplits, listEmoset, loadAnnotations, listFolder, listJsonl, type SourceListing } from '../lib/ml/data/sources';
 import type { StageContext, StageImplementation, StageOutput } from './types';
 
 export const DATASET_SOURCES = ['synthetic', 'folder', 'jsonl', 'emoset'] as const;
@@ -97,6 +97,7 @@ async function runImport(ctx: StageContext, p: DatasetParams): Promise<StageOutp
   else listing = listEmoset(root, p.root as string);
   throwIfCancelled(ctx.signal, `dataset stage '${ctx.stage.id}'`);
   const splits = assignSplits(listing, { train: p.train, val: p.val, test: p.test }, ctx.stage.seed, p.maxPerClass);
+  loadAnnotations(splits);
   const res = await importImages(ctx.outDir, splits, {
     imageSize: p.imageSize, labels: listing.labels, source: p.source, signal: ctx.signal,
     onProgress: (pr) => ctx.heartbeat({ ...pr, phase: 'decoding' }),

@@ -129,7 +129,9 @@ void test('folder: maxPerClass caps each class; a split of only corrupt images i
   await makeFolder(root);
   const capped = harness({ source: 'folder', root: 'pics', train: 100, val: 0, test: 1, imageSize: 8, noise: 0, maxPerClass: 2 }, { dataRoot: root });
   const out = await runDatasetStage(capped.ctx);
-  for (const l of ['amusement', 'fear', 'sadness']) assert.ok(out.metrics[`train.class.${l}`] + out.metrics[`test.class.${l}`] <= 2);
+  for (const l of ['amusement', 'fear', 'sadness']) assert.ok(out.metrics[`train.class.${l}`] <= 2 && out.metrics[`test.class.${l}`] <= 2, l);
+  assert.ok(out.metrics.train >= 5 && out.metrics.train <= 6, `train ${out.metrics.train}: 2 per class, minus a corrupt one at most`);
+  assert.equal(out.metrics.test, 1, 'a requested split keeps at least one sample');
   const badRoot = tmp('bad');
   for (const l of ['awe', 'anger']) {
     fs.mkdirSync(path.join(badRoot, 'x', l), { recursive: true });

@@ -17,6 +17,8 @@ export interface SourceEntry {
   rel: string;
   label: string;
   attributes: Record<string, JsonValue>;
+  /** EmoSet: the checked annotation file, read by loadAnnotations once splits are chosen. */
+  annotation?: string;
 }
 
 export interface SourceListing {
@@ -96,10 +98,8 @@ export function listJsonl(root: string, file: string): SourceListing {
   return { labels: labelsOf(all.map((e) => e.label)), presplit: null, all, missing };
 }
 
-function emosetAttributes(root: string, rel: string, base: string): Record<string, JsonValue> {
-  const missing: string[] = [];
-  const abs = listed(root, rel, 'EmoSet annotation', base, missing);
-  if (!abs) return {};
+/** The recorded EmoSet attributes of one annotation file; an unreadable one records none. */
+function emosetAttributes(abs: string): Record<string, JsonValue> {
   let ann: Record<string, JsonValue>;
   try {
     ann = JSON.parse(fs.readFileSync(abs, 'utf8'));
@@ -127,42 +127,65 @@ export function listEmoset(root: string, dir: string): SourceListing {
       }
       const abs = listed(root, row[1], `EmoSet image`, base, missing);
       if (!abs) return;
-      const attributes = typeof row[2] === 'string' ? emosetAttributes(root, row[2], base) : {};
-      presplit[split].push({ file: abs, rel: relativeToRoot(root, path.resolve(base, row[1])), label: row[0], attributes });
+      // A missing annotation only loses attributes; an escaping one still throws.
+      const annotation = typeof row[2] === 'string' ? listed(root, row[2], 'EmoSet annotation', base, []) ?? undefined : undefined;
+      presplit[split].push({ file: abs, rel: relativeToRoot(root, path.resolve(base, row[1])), label: row[0], attributes: {}, annotation });
     });
   }
   return { labels: [...LABELS], presplit, all: SPLITS.flatMap((s) => presplit[s]), missing };
 }
 
-/** At most `cap` entries per label, chosen by a seeded shuffle (order otherwise kept stable). */
-function capPerClass(entries: SourceEntry[], cap: number | undefined, seed: number, scope: string): SourceEntry[] {
-  const shuffled = rngFor(seed, 'dataset', 'assign', scope).shuffle([...entries]);
-  if (cap === undefined) return shuffled;
-  const seen = new Map<string, number>();
-  return shuffled.filter((e) => {
-    const n = seen.get(e.label) ?? 0;
-    seen.set(e.label, n + 1);
-    return n < cap;
-  });
+/**
+ * Fill a split of `size` from `pool` in order, taking at most `cap` entries per label; taken entries
+ * are removed from the pool, skipped ones stay for the next split.
+ */
+function takeSplit(pool: SourceEntry[], size: number, cap: number | undefined): SourceEntry[] {
+  const taken: SourceEntry[] = [];
+  const rest: SourceEntry[] = [];
+  const perLabel = new Map<string, number>();
+  for (const e of pool) {
+    const n = perLabel.get(e.label) ?? 0;
+    if (taken.length < size && (cap === undefined || n < cap)) {
+      taken.push(e);
+      perLabel.set(e.label, n + 1);
+    } else {
+      rest.push(e);
+    }
+  }
+  pool.splice(0, pool.length, ...rest);
+  return taken;
 }
 
 /** Split sizes: the requested counts when there are enough entries, else the same proportions of what there is. */
 export function splitSizes(n: number, want: Record<Split, number>): Record<Split, number> {
   const total = want.train + want.val + want.test;
   if (total <= n) return { ...want };
-  const val = Math.round((n * want.val) / total);
-  const test = Math.round((n * want.test) / total);
+  // A requested split keeps at least one sample while train keeps at least one too.
+  const share = (k: number) => (k === 0 ? 0 : Math.max(n >= 3 ? 1 : 0, Math.round((n * k) / total)));
+  const val = share(want.val);
+  const test = Math.min(share(want.test), n - val);
   return { train: n - val - test, val, test };
 }
 
-/** Deterministic assignment of listed files to splits (EmoSet keeps its own splits, capped). */
+/**
+ * Deterministic assignment of listed files to splits: a seeded shuffle, then each split filled to
+ * its size with at most `maxPerClass` samples per class (EmoSet keeps its own splits, shuffled and capped).
+ */
 export function assignSplits(listing: SourceListing, want: Record<Split, number>, seed: number, maxPerClass?: number): Record<Split, SourceEntry[]> {
+  const out = {} as Record<Split, SourceEntry[]>;
   if (listing.presplit) {
-    const ps = listing.presplit;
-    return Object.fromEntries(SPLITS.map((s) => [s, capPerClass(ps[s], maxPerClass, seed, s).slice(0, want[s])])) as Record<Split, SourceEntry[]>;
+    for (const s of SPLITS) out[s] = takeSplit(rngFor(seed, 'dataset', 'assign', s).shuffle([...listing.presplit[s]]), want[s], maxPerClass);
+    return out;
   }
-  const pool = capPerClass(listing.all, maxPerClass, seed, 'all');
+  const pool = rngFor(seed, 'dataset', 'assign', 'all').shuffle([...listing.all]);
   const sizes = splitSizes(pool.length, want);
-  return { train: pool.slice(0, sizes.train), val: pool.slice(sizes.train, sizes.train + sizes.val),
-    test: pool.slice(sizes.train + sizes.val, sizes.train + sizes.val + sizes.test) };
+  for (const s of SPLITS) out[s] = takeSplit(pool, sizes[s], maxPerClass);
+  return out;
+}
+
+/** Read the attributes of EmoSet annotation files, only for the entries that made it into a split. */
+export function loadAnnotations(splits: Record<Split, SourceEntry[]>): void {
+  for (const s of SPLITS) {
+    for (const e of splits[s]) if (e.annotation) e.attributes = emosetAttributes(e.annotation);
+  }
 }
