@@ -71,6 +71,7 @@ function datasetRules(raw: O, p: JsonObject): SemProblem[] {
       if (why) out.push({ ...problem([field], `${field} ${why}`, 'paths are relative to defaults.dataRoot'), type: ErrorType.PathEscape });
     }
   }
+  if (!['synthetic', 'folder', 'jsonl', 'emoset'].includes(String(source))) return out; // the schema reports it
   const needsRoot = source === 'folder' || source === 'emoset';
   if (needsRoot && raw.root === undefined) out.push(problem(['source'], `source ${String(source)} needs root (the folder, relative to defaults.dataRoot)`, 'add root: <folder>'));
   if (source === 'jsonl' && raw.file === undefined) out.push(problem(['source'], 'source jsonl needs file (relative to defaults.dataRoot)', 'add file: <name>.jsonl'));

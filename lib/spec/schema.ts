@@ -147,7 +147,8 @@ function foldAnyOf(errors: ErrorObject[]): ErrorObject[] {
 export function validateSchema(value: unknown): SchemaProblem[] {
   const validate = validator();
   if (validate(value)) return [];
-  const errors = foldAnyOf((validate.errors ?? []).filter((e) => e.keyword !== 'if'));
+  // A bad property name yields a propertyNames error plus the inner pattern error: keep the first.
+  const errors = foldAnyOf((validate.errors ?? []).filter((e) => e.keyword !== 'if' && !e.schemaPath.includes('/propertyNames/')));
   return errors.map((e) => (e.keyword === 'anyOfNone'
     ? { pointer: e.instancePath, at: 'value' as const, message: `${e.message ?? ''} (got ${showValue(e.data)})` }
     : translate(e)));

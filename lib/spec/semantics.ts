@@ -82,8 +82,15 @@ function checkCycles(base: Record<string, BaseStage>): SemProblem[] {
   });
 }
 
-function checkBindings(base: Record<string, BaseStage>): SemProblem[] {
-  return bindInputs(base).problems.map((p) => ({
+/** Stages whose needs are malformed or name unknown stages: their binding problems would only echo that. */
+function badNeeds(stages: O): Set<string> {
+  const ids = Object.keys(stages);
+  return new Set(Object.entries(stages).filter(([, st]) => isObj(st) && st.needs !== undefined
+    && (!Array.isArray(st.needs) || st.needs.some((n) => typeof n !== 'string' || !ids.includes(n)))).map(([id]) => id));
+}
+
+function checkBindings(base: Record<string, BaseStage>, skip: Set<string>): SemProblem[] {
+  return bindInputs(base).problems.filter((p) => !skip.has(p.stage)).map((p) => ({
     segments: p.need === undefined ? ['stages', p.stage] : ['stages', p.stage, 'needs', p.need],
     at: p.need === undefined ? 'key' as const : 'value' as const,
     severity: p.severity, type: ErrorType.Spec, message: p.message, hint: p.hint,
@@ -146,7 +153,7 @@ export function checkSemantics(value: unknown): SemProblem[] {
   out.push(...checkNeeds(stages, Object.keys(stages)));
   const cycles = checkCycles(base);
   out.push(...cycles);
-  out.push(...checkBindings(base)); // binding walks ancestors with a seen-set, so cycles cannot loop it
+  out.push(...checkBindings(base, badNeeds(stages))); // binding walks ancestors with a seen-set, so cycles cannot loop it
   for (const [id, b] of Object.entries(base)) {
     const st = stages[id] as O;
     out.push(...checkMatrix(id, st, b.kind), ...checkStageParams(id, st, b.kind));
