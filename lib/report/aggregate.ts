@@ -140,7 +140,9 @@ export function buildResultsTables(data: ReportData, explicitBaseline?: string):
       r.delta = Object.fromEntries(RESULT_METRICS.map((k) => [k, deltaPoints(r.metrics[k], base.metrics[k])])) as Record<ResultMetric, number>;
       r.perClassDelta = Object.fromEntries(labels.map((l) => [l, deltaPoints(r.perClass[l], base.perClass[l])]));
     }
-    tables.push({ split, labels, rows, baseline: base?.group, baselineNote: note });
+    // The baseline leads the table: every other row is read against it.
+    const ordered = base ? [base, ...rows.filter((r) => r !== base)] : rows;
+    tables.push({ split, labels, rows: ordered, baseline: base?.group, baselineNote: note });
   }
   return tables.sort((a, b) => (a.split === 'test' ? -1 : b.split === 'test' ? 1 : a.split.localeCompare(b.split)));
 }

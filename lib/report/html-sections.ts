@@ -1,12 +1,12 @@
 // The HTML report's sections, each a pure function of ReportData (plus the aggregated tables):
 // results, per-class recall, confusion matrices, curves, COT and lineage. render-html.ts frames them.
 import type { ResultRow, ResultsTable, Summary } from './aggregate';
-import { RESULT_METRICS } from './aggregate';
+import { groupKeyOf, RESULT_METRICS } from './aggregate';
 import { curveGroups, grpoComparisons, type ChartSpec } from './curves';
 import { duration, pct, pctRange, pctSummary, points, shortId } from './format';
-import type { ReportData } from './model';
+import type { CotStats, ReportData } from './model';
 import { barChart } from './svg/bar-chart';
-import { dagChart } from './svg/dag';
+import { dagChart, reduceDatasetEdges } from './svg/dag';
 import { heatmap } from './svg/heatmap';
 import { lineChart } from './svg/line-chart';
 import { color, esc } from './svg/util';
@@ -71,26 +71,43 @@ export function curvesSection(data: ReportData): string {
   return `${smoothNote}${cmpHtml}<div class="curve-flow">${stagesHtml}</div>`;
 }
 
+/** COT stages that differ only by seed share one block: one bar series and one table row each. */
 export function cotSection(data: ReportData): string {
   if (data.cot.length === 0) return '<p class="empty">No COT stage in this run.</p>';
-  return data.cot.map((c) => {
-    const labels = Object.keys(c.perClass);
-    const teachers = Object.keys(c.perTeacher);
-    const perClass = barChart({ title: `Keep rate per class (${c.stageId})`, categories: labels, yLabel: 'kept %', minWidth: 620, series: [{ label: 'keep rate', color: color(2), values: labels.map((l) => c.perClass[l].keepRate) }] });
-    const perTeacher = barChart({ title: 'Keep rate per teacher', categories: teachers, yLabel: 'verified %', minWidth: 300, series: [{ label: 'verified', color: color(0), values: teachers.map((t) => c.perTeacher[t].keepRate) }] });
-    const trows = teachers.map((t) => { const s = c.perTeacher[t]; return `<tr><th scope="row">${esc(t)}</th><td class="num">${s.asked}</td><td class="num">${s.verified}</td><td class="num">${s.malformed}</td><td class="num">${pct(s.keepRate)}</td></tr>`; }).join('');
-    const agree = (c.agreement?.pairs ?? []).map((p) => `<tr><td>${esc(p.a)} ↔ ${esc(p.b)}</td><td class="num">${p.agree} / ${p.total}</td><td class="num">${pct(p.total ? p.agree / p.total : NaN)}</td></tr>`).join('');
-    return `<h3>${esc(c.stageId)}</h3><p class="kpis"><span><b>${c.asked}</b> samples asked</span><span><b>${c.kept}</b> kept</span><span><b>${pct(c.keepRate)}%</b> keep rate</span><span><b>${c.malformed}</b> malformed replies</span></p>`
-      + `<div class="grid"><figure>${perClass}</figure><figure>${perTeacher}</figure></div>`
-      + `<div class="table-wrap"><table><thead><tr><th>Teacher</th><th class="num">asked</th><th class="num">verified</th><th class="num">malformed</th><th class="num">keep %</th></tr></thead><tbody>${trows}</tbody></table></div>`
-      + (agree ? `<h4>Teacher agreement</h4><table><thead><tr><th>Pair</th><th class="num">agree</th><th class="num">%</th></tr></thead><tbody>${agree}</tbody></table>` : '');
+  const stages = new Map(data.stages.map((s) => [`${s.runId}/${s.id}`, s]));
+  const groups = new Map<string, CotStats[]>();
+  for (const c of data.cot) {
+    const st = stages.get(`${c.runId}/${c.stageId}`);
+    const g = st ? groupKeyOf(st) : c.stageId;
+    groups.set(g, [...(groups.get(g) ?? []), c]);
+  }
+  return [...groups].map(([g, members]) => {
+    const name = (c: CotStats) => (members.length > 1 ? (stages.get(`${c.runId}/${c.stageId}`)?.seed !== undefined ? `seed ${stages.get(`${c.runId}/${c.stageId}`)!.seed}` : c.stageId) : 'keep rate');
+    const labels = [...new Set(members.flatMap((c) => Object.keys(c.perClass)))];
+    const teachers = [...new Set(members.flatMap((c) => Object.keys(c.perTeacher)))];
+    const perClass = barChart({ title: 'Keep rate per class', categories: labels, yLabel: 'kept %', minWidth: 620,
+      series: members.map((c, i) => ({ label: name(c), color: color(2 + i * 2), values: labels.map((l) => c.perClass[l]?.keepRate ?? NaN) })) });
+    const perTeacher = barChart({ title: 'Verified per teacher', categories: teachers, yLabel: 'verified %', minWidth: 300,
+      series: members.map((c, i) => ({ label: name(c), color: color(i * 4), values: teachers.map((t) => c.perTeacher[t]?.keepRate ?? NaN) })) });
+    const runs = members.map((c) => `<tr><th scope="row">${esc(c.stageId)}</th><td class="num">${c.asked}</td><td class="num">${c.kept}</td><td class="num">${pct(c.keepRate)}</td><td class="num">${c.malformed}</td></tr>`).join('');
+    const trows = members.flatMap((c) => teachers.filter((t) => c.perTeacher[t]).map((t) => {
+      const x = c.perTeacher[t];
+      return `<tr><th scope="row">${esc(t)}</th><td>${esc(c.stageId)}</td><td class="num">${x.asked}</td><td class="num">${x.verified}</td><td class="num">${x.malformed}</td><td class="num">${pct(x.keepRate)}</td></tr>`;
+    })).join('');
+    const agree = members.flatMap((c) => (c.agreement?.pairs ?? []).map((p) => `<tr><td>${esc(p.a)} ↔ ${esc(p.b)}</td><td>${esc(c.stageId)}</td><td class="num">${p.agree} / ${p.total}</td><td class="num">${pct(p.total ? p.agree / p.total : NaN)}</td></tr>`)).join('');
+    return `<h3>${esc(g)}</h3><div class="grid"><figure>${perClass}</figure><figure>${perTeacher}</figure></div><div class="grid">`
+      + `<div class="table-wrap"><table><thead><tr><th>Stage</th><th class="num">asked</th><th class="num">kept</th><th class="num">keep %</th><th class="num">malformed</th></tr></thead><tbody>${runs}</tbody></table></div>`
+      + `<div class="table-wrap"><table><thead><tr><th>Teacher</th><th>Stage</th><th class="num">asked</th><th class="num">verified</th><th class="num">malformed</th><th class="num">verified %</th></tr></thead><tbody>${trows}</tbody></table></div>`
+      + (agree ? `<div class="table-wrap"><table><thead><tr><th>Teacher pair</th><th>Stage</th><th class="num">agree</th><th class="num">%</th></tr></thead><tbody>${agree}</tbody></table></div>` : '') + '</div>';
   }).join('');
 }
 
 export function lineageSection(data: ReportData): string {
   const multi = data.runs.length > 1;
   const rows = data.stages.map((s) => `<tr><td>${esc(multi ? `${s.runId}/${s.id}` : s.id)}</td><td>${esc(s.kind)}</td><td class="num">${s.seed ?? '–'}</td><td>${s.status ? esc(s.status) : ''}${s.reused ? ' <span class="badge">reused</span>' : ''}</td><td class="num">${esc(duration(s.wallSeconds))}</td><td><code title="${esc(s.artifactId ?? '')}">${esc(shortId(s.artifactId))}</code></td></tr>`).join('');
-  const dag = data.lineage.nodes.length ? `<figure class="dag-fig">${dagChart(data.lineage, 'Lineage of the run')}</figure>` : '<p class="empty">No lineage recorded.</p>';
+  const hidden = reduceDatasetEdges(data.lineage).hidden;
+  const note = hidden ? `<p class="note">${hidden} dataset edges that a longer path already implies are not drawn; hover a stage for all its inputs. Dashed: reused from an earlier run.</p>` : '';
+  const dag = data.lineage.nodes.length ? `${note}<figure class="dag-fig">${dagChart(data.lineage, 'Lineage of the run')}</figure>` : '<p class="empty">No lineage recorded.</p>';
   return `${dag}<div class="table-wrap"><table><thead><tr><th>Stage</th><th>Kind</th><th class="num">Seed</th><th>Status</th><th class="num">Wall</th><th>Artifact</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 

@@ -34,7 +34,7 @@ void test('collect: a run in the store yields the fixture numbers, curves, COT s
   assert.equal(data.lineage.edges.length, fixture.lineage.edges.length);
   const want = buildResultsTables(fixture)[0];
   const got = buildResultsTables(data)[0];
-  assert.equal(got.baseline, 'sft_label');
+  assert.equal(got.baseline, 'baseline');
   assert.deepEqual(got.rows.map((r) => [r.group, r.metrics.accuracy.mean, r.delta?.accuracy]), want.rows.map((r) => [r.group, r.metrics.accuracy.mean, r.delta?.accuracy]));
   // Model results are tied to this run's stages through the artifact ids the eval report names.
   const ev = data.evals[0];
@@ -47,7 +47,7 @@ void test('collect: a missing report input becomes a warning, not a crash', () =
   const cot = data0.stages.find((s) => s.kind === 'cot')!;
   rmSync(join(store.artifactDir(cot.artifactId!), 'report.json'));
   const data = collectReport(store, [runName]);
-  assert.equal(data.cot.length, 0);
+  assert.equal(data.cot.length, 1);
   assert.equal(data.warnings.length, 2);
   assert.match(data.warnings[0], /has no report\.json/);
 }));
@@ -65,7 +65,7 @@ void test('clgrpo report writes report.md, report.html and report-data.json and 
     assert.equal(await run([runName, '--out', out]), 0);
     assert.equal(await run(['no-such-run']), 2);
     assert.equal(await run([]), 2);
-    assert.equal(await run([runName, '--out', join(root, 'out2'), '--baseline', 'grpo_reason']), 0);
+    assert.equal(await run([runName, '--out', join(root, 'out2'), '--baseline', 'grpo_full']), 0);
   } finally {
     console.log = log;
     console.error = err;
@@ -74,8 +74,8 @@ void test('clgrpo report writes report.md, report.html and report-data.json and 
   assert.deepEqual(logs.slice(0, 3), ['report.md', 'report.html', 'report-data.json'].map((f) => join(out, f)));
   assert.ok(errs.some((e) => /no run record 'no-such-run'/.test(e)), errs.join('\n'));
   const md = readFileSync(join(out, 'report.md'), 'utf8');
-  assert.match(md, /\| \*\*sft_label\*\* \(baseline\) \| sft \| 2 \| 1, 2 \|/);
+  assert.match(md, /\| \*\*baseline\*\* \(baseline\) \| sft \| 2 \| 1, 2 \|/);
   assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /<table class="results">/);
-  assert.match(readFileSync(join(root, 'out2', 'report.md'), 'utf8'), /\*\*grpo_reason\*\* \(baseline\)/);
+  assert.match(readFileSync(join(root, 'out2', 'report.md'), 'utf8'), /\*\*grpo_full\*\* \(baseline\)/);
   assert.ok(existsSync(join(out, 'report-data.json')));
 }));

@@ -32,8 +32,8 @@ void test('the HTML report renders its table and charts in headless chromium', a
     await page.goto(`file://${htmlPath}`, { waitUntil: 'load' });
 
     const rows = await page.$$eval('table.results tbody tr th.stage', (ths) => ths.map((t) => (t.textContent ?? '').trim()));
-    assert.deepEqual(rows, ['sft_label baseline', 'grpo_reason', 'grpo_continued', 'clgrpo']);
-    const deltas = await page.$$eval('table.results tbody tr:last-child td.delta', (tds) => tds.map((t) => t.textContent));
+    assert.deepEqual(rows, ['baseline baseline', 'sft', 'grpo_fmt', 'grpo_full', 'clgrpo', 'grpo_cont']);
+    const deltas = await page.$$eval('table.results tbody tr:nth-child(5) td.delta', (tds) => tds.map((t) => t.textContent));
     assert.match(deltas[0] ?? '', /^\+\d+\.\d$/, 'clgrpo row shows a signed accuracy delta in points');
 
     // A string, not a function: tsx's name-keeping helper (__name) does not exist in the page.
@@ -50,10 +50,10 @@ void test('the HTML report renders its table and charts in headless chromium', a
       };
     })()`) as Record<string, number>;
     assert.ok(stats.lines >= 40, `curves drawn: ${stats.lines} visible line series`);
-    assert.equal(stats.bars, 4 * 8, 'per-class recall: 4 rows × 8 classes');
-    assert.equal(stats.cotBars, 8 + 2, 'COT keep rate: 8 classes + 2 teachers');
-    assert.equal(stats.cells, 4 * 8 * 9, 'four 8×9 confusion matrices');
-    assert.equal(stats.nodes, 18, 'lineage: 2 shared + 2 × 8 seeded stages');
+    assert.equal(stats.bars, 6 * 8, 'per-class recall: 6 rows × 8 classes');
+    assert.equal(stats.cotBars, 2 * (8 + 2), 'COT keep rate per seed: 8 classes + 2 teachers');
+    assert.equal(stats.cells, 6 * 8 * 9, 'six 8×9 confusion matrices');
+    assert.equal(stats.nodes, 20, 'lineage: 2 seeds × 10 stages');
     assert.ok(stats.edges >= 20, `lineage edges: ${stats.edges}`);
     assert.ok(stats.svgs >= 30, `visible charts: ${stats.svgs}`);
     assert.deepEqual(errors, []);

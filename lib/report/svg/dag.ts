@@ -124,9 +124,9 @@ function subtitle(nd: LineageNode): string {
   return `${nd.kind}${nd.artifactKind ? ` → ${nd.artifactKind}` : ''}${nd.reused ? ' · reused' : ''}`;
 }
 
-function nodeSvg(nd: LineageNode, p: { x: number; y: number; w: number }): string {
+function nodeSvg(nd: LineageNode, p: { x: number; y: number; w: number }, inputs: string[]): string {
   const sub = subtitle(nd);
-  const tip = `${nd.label} (${sub})${nd.artifactId ? `\nartifact ${nd.artifactId}` : ''}`;
+  const tip = [`${nd.label} (${sub})`, ...(nd.artifactId ? [`artifact ${nd.artifactId}`] : []), ...inputs].join('\n');
   return `<g class="node kind-${esc(nd.kind)}"><title>${esc(tip)}</title>`
     + `<rect x="${r1(p.x)}" y="${r1(p.y)}" width="${r1(p.w)}" height="${NODE_H}" rx="7" fill="${KIND_FILL[nd.kind] ?? '#fff'}"${nd.reused ? ' stroke-dasharray="4 3"' : ''}/>`
     + text(p.x + p.w / 2, p.y + 17, nd.label, 'class="node-label" text-anchor="middle"')
@@ -152,11 +152,40 @@ function chainPath(chain: string[], pos: Layout['pos']): string {
   return d;
 }
 
-export function dagChart(g: LineageGraph, title = 'Lineage'): string {
+/** True when `to` can be reached from `from` without using the direct edge `skip`. */
+function reachableWithout(g: LineageGraph, from: string, to: string, skip: LineageGraph['edges'][number]): boolean {
+  const seen = new Set<string>([from]);
+  const stack = [from];
+  while (stack.length) {
+    const id = stack.pop()!;
+    for (const e of g.edges) {
+      if (e === skip || e.from !== id || seen.has(e.to)) continue;
+      if (e.to === to) return true;
+      seen.add(e.to);
+      stack.push(e.to);
+    }
+  }
+  return false;
+}
+
+/**
+ * Nearly every stage reads the dataset; drawn, those edges bury the model flow. An edge out of a
+ * dataset node is left out when a longer path already connects the two stages (the reader can
+ * still see where the data came from); the node's tooltip keeps every input.
+ */
+export function reduceDatasetEdges(g: LineageGraph): { graph: LineageGraph; hidden: number } {
+  const kind = new Map(g.nodes.map((n) => [n.id, n.kind]));
+  const edges = g.edges.filter((e) => kind.get(e.from) !== 'dataset' || !reachableWithout(g, e.from, e.to, e));
+  return { graph: { nodes: g.nodes, edges }, hidden: g.edges.length - edges.length };
+}
+
+export function dagChart(full: LineageGraph, title = 'Lineage'): string {
+  const { graph: g } = reduceDatasetEdges(full);
   const lay = layoutDag(g);
   const edges = lay.chains.map(({ edge: e, ids }) =>
     `<path class="edge" d="${chainPath(ids, lay.pos)}" marker-end="url(#arrow)"><title>${esc(`${e.from} → ${e.to} (${e.input})`)}</title></path>`).join('');
   const defs = '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#7b8794"/></marker></defs>';
-  const nodes = g.nodes.map((nd) => nodeSvg(nd, lay.pos.get(nd.id)!)).join('');
+  const inputs = (id: string) => full.edges.filter((e) => e.to === id).map((e) => `${e.input} ← ${e.from}`);
+  const nodes = g.nodes.map((nd) => nodeSvg(nd, lay.pos.get(nd.id)!, inputs(nd.id))).join('');
   return svgDoc(lay.width, lay.height, title, `${defs}${edges}${nodes}`, 'chart dag');
 }
