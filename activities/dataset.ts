@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { JsonObject } from '../lib/canonical';
 import { ClgrpoError, ErrorType } from '../lib/errors';
 import { SPLITS, throwIfCancelled, type Split } from '../lib/ml/data/dataset';
-import { writeSyntheticDataset } from '../lib/ml/data/build-synthetic';
+import { writeSyntheticDatasetAsync } from '../lib/ml/data/build-synthetic';
 import { importImages } from '../lib/ml/data/import';
 import { realRoot } from '../lib/ml/data/paths';
 import { assignSplits, listEmoset, loadAnnotations, listFolder, listJsonl, type SourceListing } from '../lib/ml/data/sources';
@@ -75,8 +75,8 @@ function countMetrics(splits: Record<Split, number>, perClass: Record<Split, Rec
   return m;
 }
 
-function runSynthetic(ctx: StageContext, p: DatasetParams): StageOutput {
-  const res = writeSyntheticDataset(ctx.outDir, {
+async function runSynthetic(ctx: StageContext, p: DatasetParams): Promise<StageOutput> {
+  const res = await writeSyntheticDatasetAsync(ctx.outDir, {
     seed: ctx.stage.seed, train: p.train, val: p.val, test: p.test, imageSize: p.imageSize, noise: p.noise, ambiguity: p.ambiguity,
   }, (pr) => ctx.heartbeat({ ...pr, phase: 'generating' }), ctx.signal);
   const noisy = sum(res.noisy);
@@ -119,7 +119,7 @@ async function runImport(ctx: StageContext, p: DatasetParams): Promise<StageOutp
 export const runDatasetStage: StageImplementation = async (ctx) => {
   const p = readDatasetParams(ctx.stage.params);
   ctx.heartbeat({ step: 0, total: p.train + p.val + p.test, phase: p.source === 'synthetic' ? 'generating' : 'listing' });
-  const out = p.source === 'synthetic' ? runSynthetic(ctx, p) : await runImport(ctx, p);
+  const out = p.source === 'synthetic' ? await runSynthetic(ctx, p) : await runImport(ctx, p);
   ctx.log.info(`dataset: wrote ${out.metrics.train}/${out.metrics.val}/${out.metrics.test} samples (${p.source})`, { stage: ctx.stage.id, dir: path.basename(ctx.outDir) });
   return out;
 };

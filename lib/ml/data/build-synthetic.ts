@@ -25,11 +25,11 @@ export interface SyntheticBuildResult {
 }
 
 /**
- * Generate every split into `dir`. `onProgress` is called every `every` samples (and at the end);
- * `signal` is checked at the same points, so a cancelled stage stops within a few milliseconds.
+ * The generation as steps: writes every split into `dir`, calling `onProgress` and checking
+ * `signal` every `every` samples, and yielding there so an async caller can let the event loop run.
  */
-export function writeSyntheticDataset(dir: string, o: SyntheticDatasetOptions,
-  onProgress?: (p: BuildProgress) => void, signal?: AbortSignal, every = 256): SyntheticBuildResult {
+function* buildSteps(dir: string, o: SyntheticDatasetOptions, onProgress: ((p: BuildProgress) => void) | undefined,
+  signal: AbortSignal | undefined, every: number): Generator<void, SyntheticBuildResult> {
   const opts: SyntheticOptions = { imageSize: o.imageSize ?? DEFAULT_IMAGE_SIZE, noise: o.noise ?? DEFAULT_NOISE, ambiguity: o.ambiguity ?? 0 };
   const S = opts.imageSize as number;
   const counts: Record<Split, number> = { train: o.train, val: o.val, test: o.test };
@@ -47,6 +47,7 @@ export function writeSyntheticDataset(dir: string, o: SyntheticDatasetOptions,
         perClass[split][s.label]++;
         if (s.noisy) noisy[split]++;
         if (++step % every === 0) {
+          yield;
           throwIfCancelled(signal, `synthetic dataset (${split} ${step}/${total})`);
           onProgress?.({ step, total });
         }
@@ -59,4 +60,28 @@ export function writeSyntheticDataset(dir: string, o: SyntheticDatasetOptions,
   writeMeta(dir, meta);
   onProgress?.({ step: total, total });
   return { meta, perClass, noisy };
+}
+
+/** Generate every split into `dir`, synchronously (tests and tools; a stage uses the async form). */
+export function writeSyntheticDataset(dir: string, o: SyntheticDatasetOptions,
+  onProgress?: (p: BuildProgress) => void, signal?: AbortSignal, every = 256): SyntheticBuildResult {
+  const it = buildSteps(dir, o, onProgress, signal, every);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same bytes as writeSyntheticDataset, but yielding to the event loop every `every` samples, so
+ * heartbeats actually leave the process and a cancellation arrives during a long generation.
+ */
+export async function writeSyntheticDatasetAsync(dir: string, o: SyntheticDatasetOptions,
+  onProgress?: (p: BuildProgress) => void, signal?: AbortSignal, every = 256): Promise<SyntheticBuildResult> {
+  const it = buildSteps(dir, o, onProgress, signal, every);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
