@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities } from '../../activities';
+import { createActivities, type StageRunResult } from '../../activities';
 import type { StageActivityInput } from '../../activities/types';
 import { ArtifactStore } from '../../lib/store';
 import { openDataset } from '../../lib/ml/data/dataset';
@@ -36,7 +36,7 @@ void test('publishes the dataset with a manifest, heartbeats on the way, reuses 
   const env = new MockActivityEnvironment({ attempt: 1 });
   const beats: Array<{ step: number; total: number }> = [];
   env.on('heartbeat', (d: { step: number; total: number }) => beats.push(d));
-  const res = await env.run(acts.runDatasetStage, input(KEY_A, 3000));
+  const res = (await env.run(acts.runDatasetStage, input(KEY_A, 3000))) as StageRunResult;
   assert.equal(res.kind, 'dataset');
   assert.equal(res.reused, false);
   assert.ok(beats.length >= 2, `heartbeats sent: ${beats.length}`);
@@ -47,7 +47,7 @@ void test('publishes the dataset with a manifest, heartbeats on the way, reuses 
   assert.equal(m.lineage.source, 'synthetic');
   const ds = openDataset(store.artifactDir(res.artifactId));
   assert.equal(ds.samples('train').length, 3000);
-  const again = await new MockActivityEnvironment({ attempt: 1 }).run(acts.runDatasetStage, input(KEY_A, 3000));
+  const again = (await new MockActivityEnvironment({ attempt: 1 }).run(acts.runDatasetStage, input(KEY_A, 3000))) as StageRunResult;
   assert.equal(again.artifactId, res.artifactId);
   assert.equal(again.reused, true);
 });
