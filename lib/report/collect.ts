@@ -21,11 +21,16 @@ function seconds(from?: string, to?: string): number | undefined {
 export function runSummary(rec: RunRecord): RunSummary {
   const ex = rec.executions ?? [];
   const walls = ex.map((e) => seconds(e.startedAt, e.endedAt)).filter((s): s is number => s !== undefined);
+  // Summed over executions: a resumed run's idle gap between executions is not work. A record
+  // written only at the end has no real execution span; then the stages' own span stands in.
+  const execWall = walls.reduce((a, b) => a + b, 0);
+  const st = Object.values(rec.stages ?? {});
+  const first = st.map((s) => s.startedAt).filter((t): t is string => Boolean(t)).sort()[0];
+  const last = st.map((s) => s.endedAt).filter((t): t is string => Boolean(t)).sort().pop();
   return {
     id: rec.workflowId, pipeline: rec.pipeline, status: rec.status, specHash: rec.specHash, seed: rec.plan?.seed,
     startedAt: ex[0]?.startedAt ?? rec.createdAt, finishedAt: ex[ex.length - 1]?.endedAt,
-    // Summed over executions: a resumed run's idle gap between executions is not work.
-    wallSeconds: walls.length ? walls.reduce((a, b) => a + b, 0) : undefined,
+    wallSeconds: execWall > 0 ? execWall : seconds(first, last),
   };
 }
 

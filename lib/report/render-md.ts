@@ -49,9 +49,17 @@ function cotMd(data: ReportData): string {
   }).join('\n');
 }
 
+/** Mean of the last tenth of a curve: the last value alone of a noisy RL curve says little. */
+export function tailMean(points: Array<[number, number]> | undefined): number {
+  const vs = (points ?? []).map((p) => p[1]).filter((v) => Number.isFinite(v));
+  if (vs.length === 0) return NaN;
+  const tail = vs.slice(-Math.max(1, Math.ceil(vs.length / 10)));
+  return tail.reduce((a, b) => a + b, 0) / tail.length;
+}
+
 function finalValue(points: Array<[number, number]> | undefined): string {
-  const last = points?.[points.length - 1];
-  return last && Number.isFinite(last[1]) ? last[1].toPrecision(3) : '–';
+  const v = tailMean(points);
+  return Number.isFinite(v) ? v.toPrecision(3) : '–';
 }
 
 function curvesMd(data: ReportData, html: string): string {
@@ -59,7 +67,7 @@ function curvesMd(data: ReportData, html: string): string {
   if (!groups.length) return 'No training curves were found.\n';
   const metrics = ['loss', 'reward.total', 'kl', 'clipLowFrac', 'clipHighFrac', 'accuracy'];
   const rows = data.curves.map((tc) => [tc.stageId, tc.kind, String(tc.steps), ...metrics.map((m) => finalValue(tc.curves[m]))]);
-  return [`Final value of each curve; the curves themselves: [${html}#curves](${html}#curves).`, '',
+  return [`Each curve's mean over its last 10 % of logged steps; the curves themselves: [${html}#curves](${html}#curves).`, '',
     table(['Stage', 'Kind', 'Steps', ...metrics], rows, ['l', 'l', 'r', ...metrics.map(() => 'r' as const)]), ''].join('\n');
 }
 

@@ -103,3 +103,11 @@ void test('several runs of one pipeline: the same stage id in each run is one ro
   assert.deepEqual(t.rows[0].seeds, [11, 12]);
   close(t.rows[0].metrics.accuracy.mean, 0.65);
 });
+
+void test('tailMean: the mean of the last tenth of a curve, NaN skipped', async () => {
+  const { tailMean } = await import('../../lib/report/render-md');
+  const pts = Array.from({ length: 20 }, (_, i) => [i, i] as [number, number]);
+  close(tailMean(pts), 18.5);
+  close(tailMean([[0, 1], [1, NaN], [2, 3]]), 3);
+  assert.ok(Number.isNaN(tailMean(undefined)));
+});
