@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sha256Hex } from '../canonical';
 import { ClgrpoError, ErrorType } from '../errors';
+import { crashPoint } from '../faults/crash-points';
 
 export interface LoadedCheckpoint {
   step: number;
@@ -83,6 +84,7 @@ export class CheckpointStore {
       // A checkpoint of this step may exist from an attempt that died before LATEST moved.
       fs.rmSync(final, { recursive: true, force: true });
       fs.renameSync(tmp, final);
+      crashPoint('checkpoint.before-latest');
       const latestTmp = path.join(this.dir, `.LATEST-${process.pid}-${randomBytes(4).toString('hex')}`);
       writeDurable(latestTmp, name);
       fs.renameSync(latestTmp, path.join(this.dir, 'LATEST'));
