@@ -29,7 +29,8 @@ export interface PipelineStatus {
 }
 
 export const DONE_STATES: ReadonlySet<StageState> = new Set(['succeeded', 'reused']);
-const BROKEN_STATES: ReadonlySet<StageState> = new Set(['failed', 'skipped', 'cancelled']);
+// A cancelled stage does not skip its dependents: they stay pending so `resume` continues them.
+const BROKEN_STATES: ReadonlySet<StageState> = new Set(['failed', 'skipped']);
 
 export function initialStatuses(plan: Plan, carried: Record<string, StageStatus> = {}): Map<string, StageStatus> {
   const m = new Map<string, StageStatus>();

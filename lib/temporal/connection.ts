@@ -3,7 +3,7 @@
 // and the search-attribute keys the engine writes.
 import { Client, Connection } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../workflows/names';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -30,6 +30,7 @@ export async function connectClient(ep: Endpoint): Promise<{ client: Client; con
 }
 
 export async function connectWorker(ep: Endpoint): Promise<NativeConnection> {
+  installRuntime();
   return NativeConnection.connect({ address: ep.address });
 }
 
@@ -56,3 +57,17 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     return false;
   }
 }
+
+let runtimeInstalled = false;
+
+/** Quiet SDK logs (WARN+) unless CLGRPO_TEMPORAL_LOG asks for more; the Runtime can be set once. */
+export function installRuntime(level = process.env.CLGRPO_TEMPORAL_LOG ?? 'WARN'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger(level as 'WARN') });
+  } catch {
+    // Already installed by someone else in this process: keep theirs.
+  }
+}
+

@@ -1,0 +1,111 @@
+// Client side of a pipeline run: the run name (workflow id), starting a run with a clear refusal
+// when one of that name is running, and the live status of a run = the workflow's `status` query
+// plus what only the server knows about running activities (attempt, last heartbeat details).
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { ClgrpoError, ErrorType } from '../errors';
+import type { Plan } from '../plan/types';
+import type { ProgressDetails } from '../../activities/types';
+import { PIPELINE_TASK_QUEUE, PIPELINE_WORKFLOW, STATUS_QUERY } from '../../workflows/names';
+import type { PipelineInput, PipelineResult } from '../../workflows/pipeline';
+import type { PipelineStatus, StageStatus } from '../../workflows/state';
+import { PIPELINE_KEY, SPEC_HASH_KEY } from './connection';
+
+/** `<pipeline>-<specHash8>-<yyyymmddHHMMss>` (UTC), restricted to characters safe in ids and file names. */
+export function defaultRunName(plan: Plan, now = new Date()): string {
+  const ts = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `${safeName(plan.name)}-${plan.specHash.slice(0, 8)}-${ts}`;
+}
+
+export function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 120) || 'run';
+}
+
+export interface StartOptions {
+  workflowId: string;
+  taskQueue?: string;
+  /** Set the ClgrpoPipeline/ClgrpoSpecHash search attributes (off for clusters that lack them). */
+  searchAttributes?: boolean;
+}
+
+export async function startPipeline(client: Client, plan: Plan, o: StartOptions): Promise<WorkflowHandle> {
+  const input: PipelineInput = { plan };
+  try {
+    return await client.workflow.start(PIPELINE_WORKFLOW, {
+      taskQueue: o.taskQueue ?? PIPELINE_TASK_QUEUE,
+      workflowId: o.workflowId,
+      args: [input],
+      // A running id is refused; a closed one may be started again (that is what `resume` does).
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: o.searchAttributes === false ? undefined : [
+        { key: PIPELINE_KEY, value: plan.name }, { key: SPEC_HASH_KEY, value: plan.specHash },
+      ],
+      memo: { pipeline: plan.name, specHash: plan.specHash },
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new ClgrpoError(ErrorType.Config, `a run named '${o.workflowId}' is already running: follow it with 'clgrpo watch ${o.workflowId}', ` +
+        `stop it with 'clgrpo cancel ${o.workflowId}', or start another with --name <other>`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+export interface LiveStage extends StageStatus {
+  progress?: ProgressDetails;
+  lastHeartbeatAt?: number;
+  lastFailure?: string;
+}
+
+export interface LiveStatus extends Omit<PipelineStatus, 'stages'> {
+  workflowId: string;
+  runId: string;
+  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT... */
+  execution: string;
+  stages: LiveStage[];
+}
+
+function decodeDetails(payloads: Payload[] | null | undefined): ProgressDetails | undefined {
+  if (!payloads?.length) return undefined;
+  try {
+    return defaultPayloadConverter.fromPayload<ProgressDetails>(payloads[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+function tsMs(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined {
+  if (!t || t.seconds == null) return undefined;
+  return Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+}
+
+/**
+ * The status query answers from the workflow's own state (needs a worker on the workflow queue);
+ * describe() adds the attempt and heartbeat details of the stage activities in flight (activity id =
+ * stage id), which only the server sees. For a closed run the workflow result is used instead.
+ */
+export async function liveStatus(handle: WorkflowHandle, queryTimeoutMs = 10_000): Promise<LiveStatus> {
+  const d = await handle.describe();
+  let status: PipelineStatus | undefined;
+  if (d.status.name === 'COMPLETED') status = ((await handle.result()) as PipelineResult).status;
+  else status = await withTimeout(handle.query<PipelineStatus>(STATUS_QUERY), queryTimeoutMs, 'status query (is a worker polling the pipeline queue?)');
+  const pending = new Map((d.raw.pendingActivities ?? []).map((p) => [p.activityId ?? '', p]));
+  const stages: LiveStage[] = status.stages.map((s) => {
+    const p = pending.get(s.id);
+    if (!p || s.state !== 'running') return s;
+    return {
+      ...s, attempt: p.attempt ?? s.attempt, progress: decodeDetails(p.heartbeatDetails?.payloads as Payload[] | undefined),
+      lastHeartbeatAt: tsMs(p.lastHeartbeatTime), lastFailure: p.lastFailure?.message ?? undefined,
+    };
+  });
+  return { ...status, workflowId: handle.workflowId, runId: d.runId, execution: d.status.name, stages };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, rej) => { t = setTimeout(() => rej(new Error(`${what} did not answer within ${ms} ms`)), ms); }),
+  ]);
+}
