@@ -66,16 +66,21 @@ void test('clgrpo report writes report.md, report.html and report-data.json and 
     assert.equal(await run(['no-such-run']), 2);
     assert.equal(await run([]), 2);
     assert.equal(await run([runName, '--out', join(root, 'out2'), '--baseline', 'grpo_full']), 0);
+    assert.equal(await run([runName, '--out', join(root, 'out3'), '--json']), 0);
+    assert.equal(await run([runName, '--bogus']), 2);
   } finally {
     console.log = log;
     console.error = err;
     if (home === undefined) delete process.env.CLGRPO_HOME; else process.env.CLGRPO_HOME = home;
   }
-  assert.deepEqual(logs.slice(0, 3), ['report.md', 'report.html', 'report-data.json'].map((f) => join(out, f)));
+  assert.deepEqual(logs[0].split('\n'), ['report.md', 'report.html', 'report-data.json'].map((f) => join(out, f)));
   assert.ok(errs.some((e) => /no run record 'no-such-run'/.test(e)), errs.join('\n'));
   const md = readFileSync(join(out, 'report.md'), 'utf8');
   assert.match(md, /\| \*\*baseline\*\* \(baseline\) \| sft \| 2 \| 1, 2 \|/);
   assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /<table class="results">/);
   assert.match(readFileSync(join(root, 'out2', 'report.md'), 'utf8'), /\*\*grpo_full\*\* \(baseline\)/);
   assert.ok(existsSync(join(out, 'report-data.json')));
+  const json = JSON.parse(logs[logs.length - 1]) as { html: string; warnings: string[] };
+  assert.equal(json.html, join(root, 'out3', 'report.html'));
+  assert.deepEqual(json.warnings, []);
 }));
