@@ -43,9 +43,11 @@ async function main(): Promise<void> {
     await trainGrpo({
       policy, reference, tokenizer: tok, dataset: ds, params, seed: 1, workDir: path.join(root, 'work'),
       heartbeat: () => undefined,
-      afterStep: (step, m) => {
-        per.push({ step, sampleMs: m.sampleMs, referenceMs: m.referenceMs, updateMs: m.updateMs, tokens: m.completionLength * 32 });
-        console.log(`step ${step}: sampling ${m.sampleMs.toFixed(0)} ms, reference ${m.referenceMs.toFixed(0)} ms, update ${m.updateMs.toFixed(0)} ms`);
+      afterStep: (step, m, cpu) => {
+        per.push({ step, sampleMs: m.sampleMs, referenceMs: m.referenceMs, updateMs: m.updateMs, tokens: m.completionLength * 32,
+          sampleCpuMs: cpu.sample, referenceCpuMs: cpu.reference, updateCpuMs: cpu.update });
+        console.log(`step ${step}: sampling ${m.sampleMs.toFixed(0)} ms (cpu ${cpu.sample.toFixed(0)}), reference ${m.referenceMs.toFixed(0)} ms `
+          + `(cpu ${cpu.reference.toFixed(0)}), update ${m.updateMs.toFixed(0)} ms (cpu ${cpu.update.toFixed(0)})`);
       },
     });
     const measured = per.length > 1 ? per.slice(1) : per;
@@ -60,6 +62,8 @@ async function main(): Promise<void> {
       config: { groupSize: 8, promptsPerStep: 4, rows: 32, maxNewTokens: 48, iterations: 2, microBatch: 32 },
       stepsMeasured: measured.length,
       medianMs: { sampling, reference: ref, update, total },
+      /** CPU time of this process per phase: less disturbed than wall time when the machine is shared. */
+      medianCpuMs: { sampling: med('sampleCpuMs'), reference: med('referenceCpuMs'), update: med('updateCpuMs') },
       share: { sampling: +(sampling / total).toFixed(3), reference: +(ref / total).toFixed(3), update: +(update / total).toFixed(3) },
       sampledTokensPerSec: Math.round(median(measured.map((r) => r.tokens / (r.sampleMs / 1000)))),
       perStep: per.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v)]))),

@@ -56,8 +56,12 @@ export interface GrpoRun {
   workDir: string;
   heartbeat(d: ProgressDetails): void;
   signal?: AbortSignal;
-  /** Test hook: called after each completed step (after its checkpoint, if any). */
-  afterStep?(step: number, metrics: Record<string, number>): void;
+  /**
+   * Test/bench hook: called after each completed step (after its checkpoint, if any), with the
+   * step's metrics and the CPU milliseconds this process spent in each phase (wall time is in the
+   * metrics; CPU time stays meaningful on a loaded machine).
+   */
+  afterStep?(step: number, metrics: Record<string, number>, cpuMs: { sample: number; reference: number; update: number }): void;
 }
 
 export interface GrpoResult {
@@ -136,10 +140,12 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoResult> {
     if (run.signal?.aborted) throw new ClgrpoError(ErrorType.Cancelled, `grpo cancelled before step ${step + 1}; checkpoint ${checkpoint ?? 'none'} kept`);
     run.heartbeat({ step, total: p.steps, phase: 'sampling', ...(checkpoint ? { checkpoint: `checkpoints/${checkpoint}` } : {}) });
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const idx = promptIndices(run.seed, step, p.promptsPerStep, nTrain);
     const r = sampleRollout(run.policy, run.dataset, run.tokenizer, prompt, idx, rewards,
       { groupSize: p.groupSize, temperature: p.temperature, topP: p.topP, maxNewTokens: p.maxNewTokens }, rng);
     const t1 = performance.now();
+    const c1 = process.cpuUsage();
     const N = r.rowIndices.length;
     const W = r.completions.width;
     const tensors = {
@@ -150,6 +156,7 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoResult> {
       mask: tf.tensor2d(r.completions.mask, [N, W]),
     };
     const t2 = performance.now();
+    const c2 = process.cpuUsage();
     const diag: Array<Record<string, number>> = [];
     try {
       for (let it = 0; it < p.iterations; it++) {
@@ -159,6 +166,7 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoResult> {
       tf.dispose(Object.values(tensors));
     }
     const t3 = performance.now();
+    const c3 = process.cpuUsage();
     times.sample.push(t1 - t0);
     times.reference.push(t2 - t1);
     times.update.push(t3 - t2);
@@ -180,7 +188,8 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoResult> {
       checkpoint = ckpt.save(state.step, checkpointFiles(run.policy, opt, state));
     }
     run.heartbeat({ step: state.step, total: p.steps, metrics: last, ...(checkpoint ? { checkpoint: `checkpoints/${checkpoint}` } : {}) });
-    run.afterStep?.(state.step, last);
+    const cpu = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1000;
+    run.afterStep?.(state.step, last, { sample: cpu(c0, c1), reference: cpu(c1, c2), update: cpu(c2, c3) });
     await new Promise((res) => setImmediate(res)); // let heartbeats and cancellation through
   }
   return {
