@@ -43,7 +43,6 @@ async function main(argv: string[]): Promise<number> {
   }
   // require, not import(): bin/clgrpo.js registers tsx for CommonJS only, and import() of a .ts file
   // would go through the ESM loader, which has no hook for it (ERR_UNKNOWN_FILE_EXTENSION).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(file) as { run(argv: string[]): Promise<number> };
   return mod.run(rest);
 }

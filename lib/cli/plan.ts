@@ -24,7 +24,6 @@ export const PLAN: CommandDef = {
 async function defaultDecider(): Promise<DecideFn> {
   const file = join(__dirname, '..', 'store', 'decide.ts');
   if (!existsSync(file)) return runEverything;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(file) as { createDecider?: () => DecideFn | Promise<DecideFn> };
   return mod.createDecider ? mod.createDecider() : runEverything;
 }

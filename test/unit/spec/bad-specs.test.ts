@@ -19,12 +19,12 @@ function expectations(text: string): { line: number; fragment: string; type: str
   return { line: Number(line[1]), fragment: fragment[1], type: /^# expect-type: (\S+)$/m.exec(text)?.[1] ?? 'SpecError' };
 }
 
-test('there are at least 40 bad specs', () => {
+void test('there are at least 40 bad specs', () => {
   assert.ok(files.length >= 40, `only ${files.length} bad specs`);
 });
 
 for (const f of files) {
-  test(`bad spec ${f}`, () => {
+  void test(`bad spec ${f}`, () => {
     const want = expectations(readFileSync(join(DIR, f), 'utf8'));
     const r = check(join(DIR, f), []);
     assert.ok(r.errors.length > 0, 'expected the spec to be invalid');
@@ -38,7 +38,7 @@ for (const f of files) {
   });
 }
 
-test('the real CLI exits 1 on a bad spec, 0 on a good one, 2 on usage and I/O errors', () => {
+void test('the real CLI exits 1 on a bad spec, 0 on a good one, 2 on usage and I/O errors', () => {
   const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'clgrpo.js'), 'validate', ...args], { cwd: ROOT, encoding: 'utf8' });
   const bad = cli(join(DIR, 'typo-param.yaml'), '--json');
   assert.equal(bad.status, 1, bad.stderr);

@@ -26,7 +26,7 @@ export function aliasBomb(): string {
   return `${OK}bomb: &a [x, x, x, x, x, x, x, x, x, x]\nalso: [${Array.from({ length: 10_000 }, () => '*a').join(', ')}]\n`;
 }
 
-test('1. alias bomb: rejected without expanding, problems capped', () => {
+void test('1. alias bomb: rejected without expanding, problems capped', () => {
   const t0 = process.hrtime.bigint();
   const errors = errorsOf(aliasBomb());
   assert.ok(Number(process.hrtime.bigint() - t0) / 1e6 < 5000);
@@ -36,7 +36,7 @@ test('1. alias bomb: rejected without expanding, problems capped', () => {
   assert.ok(errors.some((e) => /stopped after 100 problems/.test(e.message)));
 });
 
-test('2. huge file refused before parsing; deep nesting and several documents located', () => {
+void test('2. huge file refused before parsing; deep nesting and several documents located', () => {
   const huge = `${OK}description: "${'a'.repeat(1024 * 1024)}"\n`;
   at(errorsOf(huge), 1, 1, new RegExp(`over the ${MAX_SPEC_BYTES}-byte limit`));
   const deep = `${OK}description: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
@@ -44,13 +44,13 @@ test('2. huge file refused before parsing; deep nesting and several documents lo
   at(errorsOf(`${OK}---\n${OK}`), 5, 1, /2 YAML documents/);
 });
 
-test('3. duplicate keys and custom tags rejected with line:column', () => {
+void test('3. duplicate keys and custom tags rejected with line:column', () => {
   at(errorsOf(`${OK}name: again\n`), 5, 1, /duplicate key 'name' \(first at line 2\)/);
   at(errorsOf(`${OK}description: !!js/function "function(){}"\n`), 5, 28, /tag !!js\/function is not allowed/);
   at(errorsOf(`${OK}description: !env HOME\n`), 5, 19, /tag !env is not allowed/);
 });
 
-test('4. __proto__ / constructor / prototype at any depth: rejected, nothing polluted', () => {
+void test('4. __proto__ / constructor / prototype at any depth: rejected, nothing polluted', () => {
   const e1 = errorsOf(`${OK}__proto__: { polluted: true }\n`);
   at(e1, 5, 1, /'__proto__' is not allowed/);
   const e2 = errorsOf('schemaVersion: 1\nname: t\nstages:\n  data: { kind: dataset, params: { constructor: { prototype: { polluted: 1 } } } }\n');
@@ -59,14 +59,14 @@ test('4. __proto__ / constructor / prototype at any depth: rejected, nothing pol
   assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined);
 });
 
-test('5. a typo in a key names the path and the fix', () => {
+void test('5. a typo in a key names the path and the fix', () => {
   const e = at(errorsOf('schemaVersion: 1\nname: t\nstages:\n  data: { kind: dataset }\n  base:\n    kind: pretrain\n    needs: [data]\n    params: { learnig_rate: 0.1 }\n'),
     8, 15, /unknown key 'learnig_rate'/);
   assert.equal(e.path, 'stages.base.params.learnig_rate');
   assert.match(e.hint ?? '', /did you mean 'lr'/);
 });
 
-test('6. wrong types are rejected, never coerced', () => {
+void test('6. wrong types are rejected, never coerced', () => {
   const errors = errorsOf('schemaVersion: 1\nname: t\nstages:\n  data: { kind: dataset, params: { train: "100", noise: yes } }\n  base: { kind: pretrain, needs: [data], params: { lr: "1e-4", steps: 10.5 } }\n');
   at(errors, 4, 43, /must be an integer \(got string "100"\)/);
   at(errors, 4, 57, /must be a number \(got string "yes"\)/);
@@ -74,7 +74,7 @@ test('6. wrong types are rejected, never coerced', () => {
   at(errors, 5, 71, /must be an integer \(got number 10.5\)/);
 });
 
-test('7. cross-field rules: all at once, with numbers, the cycle path and the nearest name', () => {
+void test('7. cross-field rules: all at once, with numbers, the cycle path and the nearest name', () => {
   const text = ['schemaVersion: 1', 'name: t', 'stages:', '  data: { kind: dataset }', '  base: { kind: pretrain, needs: [data] }',
     '  a: { kind: sft, needs: [base, b, data] }', '  b: { kind: grpo, needs: [a], params: { rewards: [format], groupSize: 1, microBatch: 3, clip: { low: 1 } } }',
     '  c: { kind: eval, needs: [bsae, data] }', '  d: { kind: dataset }', ''].join('\n');
@@ -96,14 +96,14 @@ test('7. cross-field rules: all at once, with numbers, the cycle path and the ne
   at(compiled.errors, 5, 3, /'data' and 'data2' compile to the same stage key/);
 });
 
-test('8. unknown stage kind or schemaVersion: rejected, valid values listed', () => {
+void test('8. unknown stage kind or schemaVersion: rejected, valid values listed', () => {
   const errors = errorsOf('schemaVersion: 3\nname: t\nstages:\n  data: { kind: datasets }\n');
   at(errors, 1, 16, /must be 1 \(got 3\)/);
   const k = at(errors, 4, 17, /must be one of dataset, pretrain, cot, sft, grpo, clgrpo, eval/);
   assert.match(k.hint ?? '', /did you mean 'dataset'/);
 });
 
-test('9. paths: .., absolute, NUL and URLs rejected as PathEscapeError', () => {
+void test('9. paths: .., absolute, NUL and URLs rejected as PathEscapeError', () => {
   const spec = (root: string) => `schemaVersion: 1\nname: t\nstages:\n  data: { kind: dataset, params: { source: folder, root: ${root} } }\n`;
   at(errorsOf(spec('../up')), 4, 58, /escapes its root/, 'PathEscapeError');
   at(errorsOf(spec('a/../../b')), 4, 58, /escapes its root/, 'PathEscapeError');
@@ -114,7 +114,7 @@ test('9. paths: .., absolute, NUL and URLs rejected as PathEscapeError', () => {
   at(errorsOf('schemaVersion: 1\nname: t\nstages:\n  base: { kind: pretrain, params: { init: /ckpt } }\n'), 4, 43, /init is absolute/, 'PathEscapeError');
 });
 
-test('10. a literal secret is rejected and never echoed', () => {
+void test('10. a literal secret is rejected and never echoed', () => {
   const key = 'sk-live-0123456789abcdefghijklmnopqrstuv';
   const text = `schemaVersion: 1\nname: t\nstages:\n  data: { kind: dataset }\n  cot:\n    kind: cot\n    needs: [data]\n    params:\n      teachers: [{ type: openai, model: m, baseUrl: "http://h/v1", apiKeyEnv: ${key} }]\n`;
   const errors = errorsOf(text);

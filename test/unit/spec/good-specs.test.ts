@@ -13,14 +13,14 @@ const specs = [
   ...readdirSync(join(ROOT, 'test', 'fixtures', 'specs', 'good')).filter((f) => f.endsWith('.yaml')).map((f) => join(ROOT, 'test', 'fixtures', 'specs', 'good', f)),
 ];
 
-test('the four example pipelines exist', () => {
+void test('the four example pipelines exist', () => {
   for (const name of ['demo', 'clgrpo-synthetic', 'emoset', 'ablation-clip']) {
     assert.ok(specs.some((s) => s.endsWith(`pipelines/${name}.yaml`)), name);
   }
 });
 
 for (const file of specs) {
-  test(`valid: ${file.slice(ROOT.length + 1)}`, () => {
+  void test(`valid: ${file.slice(ROOT.length + 1)}`, () => {
     const r = check(file, []);
     assert.deepEqual(r.errors.map(formatLocated), []);
     const text = readFileSync(file, 'utf8');
