@@ -2,8 +2,9 @@
 // annotated dataset's attributes would let a large model do. It reasons with the task's own rules
 // (lib/ml/data/synthetic-rules.ts: the same tables the generator renders), so its answer is the
 // attribute-implied label — wrong exactly where the dataset's label noise replaced it, which is
-// what verification is for. Optional `noise`: with that probability it misreads one attribute
-// (seeded by stage seed, sample and try), and reasons consistently from the misreading.
+// what verification is for. Optional `noise`: with that probability it misreads one attribute so
+// that its answer changes (seeded by stage seed, sample and try), and reasons consistently from
+// the misreading: noise is the probability of a wrong answer on a clean sample.
 import { sha256Hex } from '../canonical';
 import { rngFor } from '../rng';
 import {
@@ -18,11 +19,11 @@ import type { JsonObject } from '../canonical';
 import type { Rng } from '../rng';
 
 /** Bump when the wording or reasoning of the chains changes (part of the memo key via promptHash). */
-export const ATTRIBUTE_TEACHER_VERSION = 1;
+export const ATTRIBUTE_TEACHER_VERSION = 2;
 
 export interface AttributeTeacherParams {
   id?: string;
-  /** Probability of misreading one attribute per ask (default 0). */
+  /** Probability of a wrong answer per ask, by misreading one decisive attribute (default 0). */
   noise?: number;
 }
 
@@ -49,13 +50,18 @@ export class AttributeTeacher implements Teacher {
   }
 }
 
-/** Flip one clear attribute to its other level (a perception error). */
+/**
+ * A perception error that changes the answer: flip one clear attribute whose other level changes
+ * the rule's label (the scale attribute always does, so complete attributes always have one).
+ */
 function misread(attrs: PartialAttributes, rng: Rng): PartialAttributes {
+  const flip = (name: AttributeName): PartialAttributes =>
+    ({ ...attrs, [name]: ATTRIBUTES[name].levels.find((l) => l.value !== attrs[name])?.value ?? attrs[name] });
+  const label = reasonFromAttributes(attrs).label;
   const clear = ATTRIBUTE_NAMES.filter((n) => attrs[n] != null);
-  if (clear.length === 0) return attrs;
-  const name = clear[rng.int(clear.length)];
-  const other = ATTRIBUTES[name].levels.find((l) => l.value !== attrs[name]);
-  return { ...attrs, [name]: other?.value ?? attrs[name] };
+  const decisive = clear.filter((n) => reasonFromAttributes(flip(n)).label !== label);
+  const pool = decisive.length > 0 ? decisive : clear;
+  return pool.length === 0 ? attrs : flip(pool[rng.int(pool.length)]);
 }
 
 /** The chain for the attributes; when unclear ones leave the rule open, a seeded guess among the labels they allow. */

@@ -48,7 +48,7 @@ export class OpenAiTeacher implements Teacher {
   private readonly url: string;
 
   constructor(private readonly params: OpenAiTeacherParams, private readonly deps: OpenAiTeacherDeps) {
-    this.id = params.id ?? `openai:${params.model}`;
+    this.id = params.id ?? params.model;
     this.promptHash = promptHash(deps.labels);
     this.concurrency = params.concurrency;
     this.retry = { ...DEFAULT_RETRY, ...deps.retry };
