@@ -81,6 +81,8 @@ function loopedMatMul(args: KernelArgs, orig: KernelFn): TensorInfo {
   if (batch <= 1 || a.dtype !== 'float32' || batchShape.join(',') !== b.shape.slice(0, -2).join(',')) return orig(args);
   const [M, K] = a.shape.slice(-2);
   const N = b.shape[b.shape.length - 1];
+  // Tiny entries (one decoding query) cost more in per-call overhead than the slow loop.
+  if (M * K * N < 8192) return orig(args);
   const out = backend.makeOutput([...batchShape, M, N], 'float32');
   const off = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
   for (let i = 0; i < batch; i++) {
