@@ -6,7 +6,7 @@ const banned = ['fs', 'fs/*', 'node:*', 'path', 'os', 'crypto', 'child_process',
   '@tensorflow/*', '@temporalio/activity', '@temporalio/worker', '@temporalio/client', 'sharp'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', '.clgrpo/**', 'docs/**', 'test/replay/histories/**'] },
+  { ignores: ['tmp/**', 'bench/results/**', 'node_modules/**', '.tools/**', '.clgrpo/**', 'docs/**', 'test/replay/histories/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser, parserOptions: { project: './tsconfig.json' } },
