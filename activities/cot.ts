@@ -19,7 +19,7 @@ import type { RetryPolicy } from '../lib/teachers/retry';
 import type { KeepMode, Policy } from '../lib/teachers/select';
 import type { TeacherSample } from '../lib/teachers/types';
 import type { JsonObject } from '../lib/canonical';
-import type { StageContext, StageImplementation, StageOutput } from './types';
+import type { ProgressDetails, StageContext, StageImplementation, StageOutput } from './types';
 
 export interface CotParams {
   teachers: TeacherSpec[];
@@ -36,6 +36,8 @@ export interface CotStageOptions {
   random?: () => number;
   /** Samples per batch: one heartbeat and one memo fsync each (default 32). */
   batchSize?: number;
+  /** Interval of the keep-alive heartbeat between batches (default 5000 ms). */
+  keepAliveMs?: number;
 }
 
 /** Params arrive resolved by the compiler; this guards direct callers and old plans. */
@@ -69,15 +71,23 @@ export function createCotStage(options: CotStageOptions = {}): StageImplementati
     const memo = TeacherMemo.open(ctx.workDir);
     const resumed = memo.size;
     ctx.log.info(`cot: ${samples.length} samples, teachers ${teachers.map((t) => t.id).join(', ')}, ${resumed} replies already in the memo`);
-    ctx.heartbeat({ step: 0, total: samples.length, phase: 'asking teachers', metrics: { keepRate: 0 } });
+    let progress: ProgressDetails = { step: 0, total: samples.length, phase: 'asking teachers', metrics: { keepRate: 0 } };
+    ctx.heartbeat(progress);
+    // A batch against a slow endpoint can outlast the heartbeat timeout: repeat the latest progress
+    // meanwhile (each request has its own timeout, so this cannot keep a hung attempt alive forever).
+    const keepAlive = setInterval(() => ctx.heartbeat(progress), options.keepAliveMs ?? 5000);
     let results: SampleResult[];
     try {
       results = await annotate(samples, {
         teachers, samplesPerTeacher: params.samplesPerTeacher, policy: params.policy, keep: params.keep,
         rationalize: params.rationalize, memo, batchSize: options.batchSize ?? 32, signal: ctx.signal,
-        onBatch: (p) => ctx.heartbeat({ step: p.done, total: p.total, phase: 'asking teachers', metrics: { keepRate: p.done ? p.kept / p.done : 0 } }),
+        onBatch: (p) => {
+          progress = { step: p.done, total: p.total, phase: 'asking teachers', metrics: { keepRate: p.done ? p.kept / p.done : 0 } };
+          ctx.heartbeat(progress);
+        },
       });
     } finally {
+      clearInterval(keepAlive);
       memo.close();
     }
     ctx.heartbeat({ step: samples.length, total: samples.length, phase: 'writing artifact' });

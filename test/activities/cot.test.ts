@@ -69,7 +69,7 @@ test('attributes teacher: keep rate is exactly the share of un-noised labels, re
     assert.equal(rows[c.index as number].label, c.label);
   }
   assert.equal(readLines(path.join(d.outDir, 'replies.jsonl')).length, rows.length);
-  const steps = cap.heartbeats.filter((h) => h.phase === 'asking teachers').map((h) => h.step);
+  const steps = [...new Set(cap.heartbeats.filter((h) => h.phase === 'asking teachers').map((h) => h.step))];
   assert.deepEqual(steps, [0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160]);
   assert.ok(cap.heartbeats.every((h) => h.total === 160));
   assert.equal(typeof cap.heartbeats.at(-2)?.metrics?.keepRate, 'number');
@@ -138,4 +138,22 @@ test('cancelling mid-stage stops it with a Cancelled error and keeps the finishe
   const memoLines = fs.readFileSync(path.join(d.workDir, 'teacher-memo.jsonl'), 'utf8').split('\n').filter(Boolean).length;
   assert.ok(memoLines >= 16 && memoLines <= 20, `finished asks kept: ${memoLines}`);
   server.faultFor = () => undefined;
+});
+
+test('a slow endpoint still heartbeats between batches (keep-alive), with the latest progress', async () => {
+  server.resetCounts();
+  server.faultFor = () => undefined;
+  const slow = await new FakeOpenAiServer({ apiKey: KEY, attributes: new Map(openDataset(dsDir).samples('train').map((r) => [r.imageSha256, r.attributes])), latencyMs: 60 }).start();
+  try {
+    const cap: Captured = { heartbeats: [], logs: [] };
+    const slowStage = createCotStage({ batchSize: 4, keepAliveMs: 40 });
+    await slowStage(makeCotContext({ datasetDir: dsDir, ...dirs(), params: params([openai({ baseUrl: slow.baseUrl, concurrency: 1 })], { limit: 8 }), env: { TEACHER_KEY: KEY } }, cap));
+    const asking = cap.heartbeats.filter((h) => h.phase === 'asking teachers');
+    // 2 batches of 4 asks at ≥ 60 ms each: ~480 ms, so ≥ 6 keep-alives besides the 3 progress beats.
+    assert.ok(asking.length >= 9, `${asking.length} heartbeats`);
+    assert.ok(asking.every((h, i) => i === 0 || h.step >= asking[i - 1].step), 'progress never goes back');
+    assert.ok(asking.some((h) => h.step === 4) && asking.at(-1)?.step === 8);
+  } finally {
+    await slow.stop();
+  }
 });
