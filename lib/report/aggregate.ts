@@ -55,7 +55,18 @@ export interface ResultRow {
   /** Points against the baseline row; absent on the baseline itself or when there is none. */
   delta?: Record<ResultMetric, number>;
   perClassDelta?: Record<string, number>;
+  /** Seeds on which this row's accuracy beats the baseline's, out of the seeds both have. */
+  wins?: { better: number; paired: number };
+  /** Each member's metrics keyed by its seed (or its id when it has none), for paired comparisons. */
+  bySeed: Record<string, Record<ResultMetric, number>>;
   isBaseline: boolean;
+}
+
+/** Differences in points of `a` minus `b` on each seed both rows have, in seed order. */
+export function pairedDeltas(a: ResultRow, b: ResultRow, metric: ResultMetric): Array<{ seed: string; delta: number }> {
+  return Object.keys(a.bySeed).filter((k) => k in b.bySeed)
+    .sort((x, y) => Number(x) - Number(y) || x.localeCompare(y))
+    .map((seed) => ({ seed, delta: (a.bySeed[seed][metric] - b.bySeed[seed][metric]) * 100 }));
 }
 
 export interface ResultsTable {
@@ -96,10 +107,12 @@ function buildRow(group: string, members: ModelResult[], stages: Map<string, Sta
   const metrics = Object.fromEntries(RESULT_METRICS.map((k) => [k, summarize(members.map((m) => m[k]))])) as Record<ResultMetric, Summary>;
   const perClass = Object.fromEntries(labels.map((l) => [l, summarize(members.map((m) => m.perClassRecall[l] ?? NaN))]));
   const seeds = infos.map((s) => s?.seed).filter((s): s is number => typeof s === 'number');
+  const bySeed = Object.fromEntries(members.map((m, i) => [String(infos[i]?.seed ?? `${m.runId}/${m.stageId}`),
+    Object.fromEntries(RESULT_METRICS.map((k) => [k, m[k]])) as Record<ResultMetric, number>]));
   return {
     group, baseId: first?.baseId ?? members[0].stageId, kind: first?.kind ?? 'model',
     members: members.map((m) => `${m.runId}/${m.stageId}`).sort(), seeds: [...new Set(seeds)].sort((a, b) => a - b),
-    metrics, perClass, confusion: sumMatrices(members.map((m) => m.confusion)), isBaseline: false,
+    metrics, perClass, confusion: sumMatrices(members.map((m) => m.confusion)), bySeed, isBaseline: false,
   };
 }
 
@@ -139,6 +152,8 @@ export function buildResultsTables(data: ReportData, explicitBaseline?: string):
       if (!base || r === base) continue;
       r.delta = Object.fromEntries(RESULT_METRICS.map((k) => [k, deltaPoints(r.metrics[k], base.metrics[k])])) as Record<ResultMetric, number>;
       r.perClassDelta = Object.fromEntries(labels.map((l) => [l, deltaPoints(r.perClass[l], base.perClass[l])]));
+      const paired = pairedDeltas(r, base, 'accuracy');
+      r.wins = { better: paired.filter((p) => p.delta > 0).length, paired: paired.length };
     }
     // The baseline leads the table: every other row is read against it.
     const ordered = base ? [base, ...rows.filter((r) => r !== base)] : rows;

@@ -3,6 +3,7 @@
 // stages also get comparison charts across stages (plain GRPO vs CLGRPO from the same start).
 import type { JsonObject } from '../canonical';
 import { groupKeyOf } from './aggregate';
+import { grpoParents } from './compare';
 import type { ReportData, StageInfo, TrainingCurves } from './model';
 import type { LegendItem, LineSeries } from './svg/line-chart';
 import { color, dash } from './svg/util';
@@ -108,15 +109,7 @@ export function curveGroups(data: ReportData): CurveGroup[] {
 export function grpoComparisons(data: ReportData): Array<{ parent: string; groups: string[]; steps: Array<number | undefined>; charts: ChartSpec[] }> {
   const stages = new Map(data.stages.map((s) => [`${s.runId}/${s.id}`, s]));
   const groupOf = (runId: string, stageId: string) => { const s = stages.get(`${runId}/${stageId}`); return s ? groupKeyOf(s) : stageId; };
-  const node = new Map(data.lineage.nodes.map((n) => [n.id, n]));
-  // Parent group of each GRPO stage's model input, read from the lineage edges.
-  const parentOf = new Map<string, string>();
-  for (const e of data.lineage.edges) {
-    const to = node.get(e.to);
-    const from = node.get(e.from);
-    if (!to || !from || to.kind !== 'grpo' || !e.input.split(', ').includes('model')) continue;
-    parentOf.set(`${to.runId ?? data.runs[0]?.id}/${to.stageId ?? to.id}`, groupOf(from.runId ?? data.runs[0]?.id ?? '', from.stageId ?? from.id));
-  }
+  const parentOf = grpoParents(data);
   const siblings = new Map<string, Map<string, TrainingCurves[]>>();
   for (const tc of data.curves) {
     const parent = parentOf.get(`${tc.runId}/${tc.stageId}`);

@@ -2,6 +2,7 @@
 // results, per-class recall, confusion matrices, curves, COT and lineage. render-html.ts frames them.
 import type { ResultRow, ResultsTable, Summary } from './aggregate';
 import { groupKeyOf, RESULT_METRICS } from './aggregate';
+import { fairComparisons } from './compare';
 import { curveGroups, grpoComparisons, type ChartSpec } from './curves';
 import { duration, pct, pctRange, pctSummary, points, shortId } from './format';
 import type { CotStats, ReportData } from './model';
@@ -20,9 +21,9 @@ function deltaCell(v: number | undefined, isBase: boolean): string {
   return `<td class="num delta ${cls}">${esc(points(v))}</td>`;
 }
 
-function valueCell(s: Summary): string {
+function valueCell(s: Summary, best = false): string {
   const range = pctRange(s);
-  return `<td class="num">${esc(pctSummary(s))}${range ? `<span class="range">${esc(range)}</span>` : ''}</td>`;
+  return `<td class="num${best ? ' best' : ''}">${esc(pctSummary(s))}${range ? `<span class="range">${esc(range)}</span>` : ''}</td>`;
 }
 
 function rowHead(r: ResultRow): string {
@@ -30,9 +31,11 @@ function rowHead(r: ResultRow): string {
   return `<th scope="row" class="stage">${esc(r.group)}${r.isBaseline ? ' <span class="badge">baseline</span>' : ''}</th><td>${esc(r.kind)}</td><td class="num">${r.members.length}</td><td class="seeds">${esc(seeds)}</td>`;
 }
 
-export function resultsSection(t: ResultsTable): string {
-  const head = `<tr><th>Stage</th><th>Kind</th><th class="num">n</th><th>Seeds</th>${RESULT_METRICS.map((m) => `<th class="num">${METRIC_NAMES[m]} %</th><th class="num">Δ pts</th>`).join('')}</tr>`;
-  const body = t.rows.map((r) => `<tr class="${r.isBaseline ? 'baseline' : ''}">${rowHead(r)}${RESULT_METRICS.map((m) => valueCell(r.metrics[m]) + deltaCell(r.delta?.[m], r.isBaseline)).join('')}</tr>`).join('');
+export function resultsSection(data: ReportData, t: ResultsTable): string {
+  const best = Object.fromEntries(RESULT_METRICS.map((m) => [m, Math.max(...t.rows.map((r) => r.metrics[m].mean).filter(Number.isFinite))]));
+  const head = `<tr><th>Stage</th><th>Kind</th><th class="num">n</th><th>Seeds</th>${RESULT_METRICS.map((m) => `<th class="num">${METRIC_NAMES[m]} %</th><th class="num">Δ pts</th>${m === 'accuracy' ? '<th class="num" title="seeds on which accuracy beats the baseline">seeds ↑</th>' : ''}`).join('')}</tr>`;
+  const body = t.rows.map((r) => `<tr class="${r.isBaseline ? 'baseline' : ''}">${rowHead(r)}${RESULT_METRICS.map((m) => valueCell(r.metrics[m], r.metrics[m].mean === best[m]) + deltaCell(r.delta?.[m], r.isBaseline)
+    + (m === 'accuracy' ? `<td class="num">${r.wins && r.wins.paired ? `${r.wins.better}/${r.wins.paired}` : ''}</td>` : '')).join('')}</tr>`).join('');
   const cls = `<tr><th>Stage</th>${t.labels.map((l) => `<th class="num">${esc(l)}</th>`).join('')}</tr>`;
   const clsBody = t.rows.map((r) => `<tr class="${r.isBaseline ? 'baseline' : ''}"><th scope="row" class="stage">${esc(r.group)}</th>${t.labels.map((l) => {
     const d = r.perClassDelta?.[l];
@@ -48,8 +51,20 @@ export function resultsSection(t: ResultsTable): string {
   });
   return `<h3>Split <code>${esc(t.split)}</code></h3><p class="note">${esc(t.baselineNote)}. Values are mean ± sample standard deviation over the n members (seeds / runs), with the min–max range beneath; Δ is the difference of means against the baseline in percentage points.</p>`
     + `<div class="table-wrap"><table class="results"><thead>${head}</thead><tbody>${body}</tbody></table></div>`
+    + fairHtml(data, t)
     + `<h3>Per-class recall %</h3><div class="table-wrap"><table class="perclass"><thead>${cls}</thead><tbody>${clsBody}</tbody></table></div>`
     + `<figure>${bars}<figcaption>Bars: mean over members; whiskers: min–max.</figcaption></figure>`;
+}
+
+/** CLGRPO against its plain-GRPO control from the same start: the comparison the method rests on. */
+function fairHtml(data: ReportData, t: ResultsTable): string {
+  return fairComparisons(data, t).map((c) => {
+    const budget = c.stepsEqual ? `equal budgets (${esc(String(Object.values(c.steps)[0] ?? '?'))} steps)` : `<b class="neg">budgets differ: ${esc(Object.entries(c.steps).map(([g, n]) => `${g} ${n ?? '?'}`).join(', '))}</b>`;
+    const rows = c.rows.map((r) => `<tr><th scope="row" class="stage">${esc(r.group)}</th>${RESULT_METRICS.map((m) => deltaCell(r.delta[m], false)).join('')}`
+      + `<td class="num">${r.paired.map((p) => `<span class="${p.delta > 0 ? 'pos' : p.delta < 0 ? 'neg' : 'zero'}">${esc(`seed ${p.seed}: ${points(p.delta)}`)}</span>`).join('<br>')}</td></tr>`).join('');
+    return `<h3>Same start: against <code>${esc(c.reference)}</code></h3><p class="note">Stages trained from <b>${esc(c.parent)}</b>; ${budget}. Δ in points against ${esc(c.reference)}, and per seed (paired) for accuracy.</p>`
+      + `<div class="table-wrap"><table class="fair"><thead><tr><th>Stage</th>${RESULT_METRICS.map((m) => `<th class="num">Δ ${METRIC_NAMES[m].toLowerCase()}</th>`).join('')}<th class="num">Δ accuracy per seed</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  }).join('');
 }
 
 export function confusionSection(t: ResultsTable): string {

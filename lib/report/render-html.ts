@@ -32,7 +32,7 @@ th.stage{font-weight:600}
 .range{display:block;font-size:11px;color:var(--muted)}
 .sub{display:block;font-size:11px}
 .pos{color:var(--pos)}.neg{color:var(--neg)}.zero{color:var(--muted)}
-td.delta{font-weight:600}td.delta.base{color:var(--muted);font-weight:400;font-style:italic}
+td.delta{font-weight:600}td.best{font-weight:700}td.delta.base{color:var(--muted);font-weight:400;font-style:italic}
 .badge{display:inline-block;font-size:10.5px;font-weight:600;padding:0 6px;border-radius:9px;background:#e3ecf7;color:#0b5cab;vertical-align:1px}
 .kpis{display:flex;gap:22px;flex-wrap:wrap;font-size:13px;color:var(--muted)}.kpis b{color:var(--ink);font-size:15px}
 figure{margin:8px 0;overflow-x:auto}figcaption{font-size:12px;color:var(--muted)}
@@ -70,7 +70,7 @@ function header(data: ReportData): string {
 }
 
 export function renderHtml(data: ReportData, tables: ResultsTable[] = buildResultsTables(data)): string {
-  const results = tables.length ? tables.map(resultsSection).join('') : '<p class="empty">No eval stage results were found in this run.</p>';
+  const results = tables.length ? tables.map((t) => resultsSection(data, t)).join('') : '<p class="empty">No eval stage results were found in this run.</p>';
   const confusion = tables.length ? confusionSection(tables[0]) : '<p class="empty">No confusion matrices.</p>';
   const warnings = data.warnings.length ? `<section id="warnings"><h2>Warnings</h2><ul>${data.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : '';
   const nav = ['results', 'confusion', 'curves', 'cot', 'lineage'].map((s) => `<a href="#${s}">${s === 'cot' ? 'COT data' : s[0].toUpperCase() + s.slice(1)}</a>`).join('');

@@ -1,6 +1,7 @@
 // The run report as Markdown: the tables a README can quote verbatim, with links into the HTML page
 // for the charts (Markdown viewers cannot be relied on to show inline SVG).
 import { buildResultsTables, RESULT_METRICS, type ResultsTable } from './aggregate';
+import { fairComparisons } from './compare';
 import { curveGroups } from './curves';
 import { duration, pct, pctRange, pctSummary, points, shortId } from './format';
 import type { ReportData } from './model';
@@ -17,13 +18,23 @@ function table(head: string[], rows: string[][], align: Array<'l' | 'r'>): strin
   return [head, sep, ...rows].map((r) => `| ${r.map(cell).join(' | ')} |`).join('\n');
 }
 
-function resultsMd(t: ResultsTable, html: string): string {
-  const head = ['Stage', 'Kind', 'n', 'Seeds', ...RESULT_METRICS.flatMap((m) => [HEAD[m], 'Δ pts'])];
+function fairMd(data: ReportData, t: ResultsTable): string {
+  return fairComparisons(data, t).map((c) => {
+    const budget = c.stepsEqual ? `equal budgets (${Object.values(c.steps)[0] ?? '?'} steps)` : `**budgets differ**: ${Object.entries(c.steps).map(([g, n]) => `${g} ${n ?? '?'}`).join(', ')}`;
+    const rows = c.rows.map((r) => [r.group, ...RESULT_METRICS.map((m) => points(r.delta[m])), r.paired.map((p) => `seed ${p.seed}: ${points(p.delta)}`).join(', ')]);
+    return [`Same start (${c.parent}), against \`${c.reference}\`; ${budget}. Δ in points; accuracy also per seed (paired).`, '',
+      table(['Stage', ...RESULT_METRICS.map((m) => `Δ ${HEAD[m]}`), 'Δ accuracy per seed'], rows, ['l', 'r', 'r', 'r', 'l']), ''].join('\n');
+  }).join('\n');
+}
+
+function resultsMd(data: ReportData, t: ResultsTable, html: string): string {
+  const head = ['Stage', 'Kind', 'n', 'Seeds', ...RESULT_METRICS.flatMap((m) => [HEAD[m], 'Δ pts', ...(m === 'accuracy' ? ['seeds ↑'] : [])])];
   const rows = t.rows.map((r) => [
     r.isBaseline ? `**${r.group}** (baseline)` : r.group, r.kind, String(r.members.length), r.seeds.join(', ') || '–',
     ...RESULT_METRICS.flatMap((m) => {
       const range = pctRange(r.metrics[m]);
-      return [`${pctSummary(r.metrics[m])}${range ? ` (${range})` : ''}`, r.isBaseline ? '—' : points(r.delta?.[m])];
+      const wins = m === 'accuracy' ? [r.wins && r.wins.paired ? `${r.wins.better}/${r.wins.paired}` : '—'] : [];
+      return [`${pctSummary(r.metrics[m])}${range ? ` (${range})` : ''}`, r.isBaseline ? '—' : points(r.delta?.[m]), ...wins];
     }),
   ]);
   const cls = table(['Stage', ...t.labels], t.rows.map((r) => [r.group, ...t.labels.map((l) => {
@@ -32,7 +43,8 @@ function resultsMd(t: ResultsTable, html: string): string {
   })]), ['l', ...t.labels.map(() => 'r' as const)]);
   return [`### Split \`${t.split}\``, '',
     `${t.baselineNote}. Values: mean ± sample standard deviation over the n members (seeds / runs), min–max in brackets; Δ: difference of means against the baseline, in percentage points.`, '',
-    table(head, rows, ['l', 'l', 'r', 'l', ...RESULT_METRICS.flatMap(() => ['r', 'r'] as Array<'l' | 'r'>)]), '',
+    table(head, rows, ['l', 'l', 'r', 'l', ...RESULT_METRICS.flatMap((m) => (m === 'accuracy' ? ['r', 'r', 'r'] : ['r', 'r']) as Array<'l' | 'r'>)]), '',
+    '"seeds ↑": seeds on which the row\'s accuracy beats the baseline\'s, out of the seeds both have.', '', fairMd(data, t),
     `Per-class recall % (Δ against the baseline in points); chart and confusion matrices: [${html}#results](${html}#results).`, '', cls, ''].join('\n');
 }
 
@@ -77,7 +89,7 @@ export function renderMarkdown(data: ReportData, htmlName = 'report.html', table
     ...runs.map((r) => `- run \`${r.id}\`${r.status ? `, ${r.status}` : ''}${r.seed !== undefined ? `, seed ${r.seed}` : ''}${r.wallSeconds !== undefined ? `, wall ${duration(r.wallSeconds)}` : ''}${r.specHash ? `, spec \`${r.specHash.slice(0, 12)}\`` : ''}`),
     `- full report with charts: [${htmlName}](${htmlName})`, ''];
   const warn = data.warnings.length ? ['## Warnings', '', ...data.warnings.map((w) => `- ${w}`), ''] : [];
-  const results = tables.length ? tables.map((t) => resultsMd(t, htmlName)).join('\n') : 'No eval stage results were found in this run.\n';
+  const results = tables.length ? tables.map((t) => resultsMd(data, t, htmlName)).join('\n') : 'No eval stage results were found in this run.\n';
   const stages = table(['Stage', 'Kind', 'Seed', 'Status', 'Wall', 'Artifact'], data.stages.map((s) => [
     runs.length > 1 ? `${s.runId}/${s.id}` : s.id, s.kind, s.seed === undefined ? '–' : String(s.seed),
     `${s.status ?? ''}${s.reused ? ' (reused)' : ''}`, duration(s.wallSeconds), `\`${shortId(s.artifactId)}\``]), ['l', 'l', 'r', 'l', 'r', 'l']);

@@ -35,6 +35,8 @@ void test('the HTML report renders its table and charts in headless chromium', a
     assert.deepEqual(rows, ['baseline baseline', 'sft', 'grpo_fmt', 'grpo_full', 'clgrpo', 'grpo_cont']);
     const deltas = await page.$$eval('table.results tbody tr:nth-child(5) td.delta', (tds) => tds.map((t) => t.textContent));
     assert.match(deltas[0] ?? '', /^\+\d+\.\d$/, 'clgrpo row shows a signed accuracy delta in points');
+    const fair = await page.$$eval('table.fair tbody tr th', (ths) => ths.map((t) => t.textContent));
+    assert.deepEqual(fair, ['clgrpo'], 'CLGRPO is compared with its plain-GRPO control');
 
     // A string, not a function: tsx's name-keeping helper (__name) does not exist in the page.
     const stats = await page.evaluate(`(() => {
