@@ -3,7 +3,7 @@
 // error, not memory), prototype keys are refused before any object is built, numbers are never
 // coerced from strings (YAML 1.2 core schema: `yes` stays a string), and every node's span is kept
 // so later errors (ajv, semantics) can point at the offending key or value.
-import { LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, type Node as YamlNode } from 'yaml';
+import { CST, Lexer, LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, type Node as YamlNode } from 'yaml';
 import { ErrorType } from '../errors';
 import type { JsonValue } from '../canonical';
 import type { LocatedError } from './located';
@@ -34,7 +34,16 @@ export function pointer(segments: readonly (string | number)[]): string {
 class Walker {
   readonly spans = new Map<string, Span>();
   readonly errors: LocatedError[] = [];
-  constructor(readonly file: string, readonly lines: LineCounter, readonly dotted: (s: (string | number)[]) => string) {}
+  constructor(readonly file: string, readonly lines: LineCounter, readonly dotted: (s: (string | number)[]) => string,
+    readonly text: string) {}
+
+  /** Node ranges start at the value; point at the `&anchor` or `!tag` written before it instead. */
+  before(start: number, marker: string): number {
+    const i = this.text.lastIndexOf(marker, start);
+    let j = i;
+    while (j > 0 && this.text[j - 1] === '!' && marker === '!') j--;
+    return i >= 0 && start - i < 1024 ? j : start;
+  }
 
   add(offset: number, segments: (string | number)[], message: string, hint?: string): void {
     if (this.errors.length >= MAX_PROBLEMS) return;
@@ -58,9 +67,9 @@ class Walker {
       return undefined;
     }
     const node = n as YamlNode;
-    if (node.anchor) this.add(start, segs, `YAML anchor &${node.anchor} is not allowed in a spec`, 'remove the anchor; write values out in full');
+    if (node.anchor) this.add(this.before(start, `&${node.anchor}`), segs, `YAML anchor &${node.anchor} is not allowed in a spec`, 'remove the anchor; write values out in full');
     if (node.tag) {
-      this.add(start, segs, `YAML tag ${node.tag.replace('tag:yaml.org,2002:', '!!')} is not allowed in a spec`,
+      this.add(this.before(start, '!'), segs, `YAML tag ${node.tag.replace('tag:yaml.org,2002:', '!!')} is not allowed in a spec`,
         'remove the tag; values are plain strings, numbers, booleans, lists and maps');
       return undefined;
     }
@@ -124,6 +133,30 @@ class Walker {
   }
 }
 
+const CONTROL_TOKENS: ReadonlySet<string> = new Set([CST.BOM, CST.DOCUMENT, CST.FLOW_END, CST.SCALAR]);
+
+/**
+ * A circuit breaker run on the lexer's tokens before the document is composed: composing 10,000
+ * aliases or 100,000 nested brackets costs seconds and hundreds of MiB, lexing up to the first
+ * hundred costs microseconds. Returns where it tripped, or undefined when the full parse may go on
+ * (it then reports the same problems, located, along with everything else).
+ */
+function prescan(text: string): { offset: number; message: string; hint: string } | undefined {
+  let offset = 0;
+  let depth = 0;
+  let refs = 0;
+  for (const tok of new Lexer().lex(text)) {
+    const type = CST.tokenType(tok);
+    if (type === 'alias' || type === 'anchor') {
+      if (++refs > MAX_PROBLEMS) return { offset, message: `more than ${MAX_PROBLEMS} YAML anchors/aliases (an alias bomb?); aliases are not allowed in a spec`, hint: 'write values out in full' };
+    } else if (type === 'flow-seq-start' || type === 'flow-map-start') {
+      if (++depth > MAX_DEPTH) return { offset, message: `nesting deeper than ${MAX_DEPTH} levels`, hint: 'a spec is at most a few levels deep; flatten it' };
+    } else if (type === 'flow-seq-end' || type === 'flow-map-end') depth--;
+    if (!CONTROL_TOKENS.has(tok)) offset += tok.length;
+  }
+  return undefined;
+}
+
 /** Parse one spec document. `dotted` renders paths in messages. */
 export function parseSafeYaml(text: string, file: string, dotted: (s: (string | number)[]) => string): SafeYaml {
   const lines = new LineCounter();
@@ -133,9 +166,17 @@ export function parseSafeYaml(text: string, file: string, dotted: (s: (string | 
       offset: 0, path: '', message: `spec is ${bytes} bytes, over the ${MAX_SPEC_BYTES}-byte limit`,
       hint: 'a spec names data, it does not contain it; move data into a dataset file' }] };
   }
+  const tripped = prescan(text);
+  if (tripped) {
+    const before = text.slice(0, tripped.offset); // the LineCounter is filled by the parser, which did not run
+    const line = before.split('\n').length;
+    const col = tripped.offset - before.lastIndexOf('\n');
+    return { value: undefined, spans: new Map(), lines, errors: [{ type: ErrorType.Spec, severity: 'error', file, line, col,
+      offset: tripped.offset, path: '', message: tripped.message, hint: tripped.hint }] };
+  }
   const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, merge: false, version: '1.2',
     schema: 'core', strict: true, prettyErrors: false, intAsBigInt: false });
-  const w = new Walker(file, lines, dotted);
+  const w = new Walker(file, lines, dotted, text);
   const list = Array.isArray(docs) ? docs : [];
   if (list.length > 1) {
     w.add(list[1].range[0], [], `${list.length} YAML documents in one file`, 'a spec is one document: remove the extra --- sections');
