@@ -63,7 +63,7 @@ test('SIGKILL mid-stage, rerun: finished samples are never asked again', async (
     const firstCalls = new Map(server.calls);
     const memo = fs.readFileSync(path.join(workDir, MEMO_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { index: number });
     const finished = new Set(memo.map((m) => rows[m.index].imageSha256));
-    assert.ok(finished.size >= 18 && finished.size < rows.length, `finished before the kill: ${finished.size}`);
+    assert.ok(finished.size >= 10 && finished.size < rows.length, `finished before the kill: ${finished.size}`);
     for (const img of finished) assert.equal(firstCalls.get(img), 1);
 
     server.resetCounts();
