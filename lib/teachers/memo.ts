@@ -3,7 +3,8 @@
 // in the stage's persistent work dir; each line is written with one write() call as it arrives
 // (it survives a SIGKILL of the process) and the file is fsynced once per batch (it survives a
 // machine crash up to the last batch). A crash can leave a torn last line: it is ignored on load
-// and cut off before the next append, so the file stays parseable.
+// and closed off with a newline before the next append, so later lines stay parseable. Only ever
+// appended to, so a hung earlier attempt still writing cannot lose a line written by this one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hashJson } from '../canonical';
@@ -47,18 +48,19 @@ export class TeacherMemo {
     fs.mkdirSync(workDir, { recursive: true });
     const file = path.join(workDir, MEMO_FILE);
     const raw = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-    // Everything after the last newline is a line whose write never finished.
-    const end = raw.lastIndexOf('\n') + 1;
-    if (end < raw.length) fs.truncateSync(file, Buffer.byteLength(raw.slice(0, end)));
     const entries: MemoEntry[] = [];
-    let dropped = end < raw.length ? 1 : 0;
-    for (const line of raw.slice(0, end).split('\n')) {
+    let dropped = 0;
+    for (const line of raw.split('\n')) {
       if (line === '') continue;
       const e = parseEntry(line);
       if (e) entries.push(e);
       else dropped++;
     }
-    const memo = new TeacherMemo(file, fs.openSync(file, 'a'), dropped);
+    const fd = fs.openSync(file, 'a');
+    // A torn tail (a write that never finished) is closed off with a newline rather than cut off:
+    // truncating could race with a hung earlier attempt still appending to the same file.
+    if (raw.length > 0 && !raw.endsWith('\n')) fs.writeSync(fd, '\n');
+    const memo = new TeacherMemo(file, fd, dropped);
     for (const e of entries) memo.entries.set(e.key, e);
     return memo;
   }

@@ -70,8 +70,25 @@ test('the memo survives a reopen and a torn last line, and the next append stays
   m2.close();
   const m3 = TeacherMemo.open(dir);
   assert.equal(m3.size, 3);
-  assert.equal(m3.droppedLines, 0);
+  assert.equal(m3.droppedLines, 1, 'the torn fragment stays on its own line, ignored');
   m3.close();
-  assert.equal(fs.readFileSync(path.join(dir, MEMO_FILE), 'utf8').split('\n').filter(Boolean).length, 3);
+  assert.equal(fs.readFileSync(path.join(dir, MEMO_FILE), 'utf8').split('\n').filter(Boolean).length, 4);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('two writers on one memo (a hung attempt and its retry) lose no line', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memo-'));
+  const a = TeacherMemo.open(dir);
+  const b = TeacherMemo.open(dir);
+  for (let i = 0; i < 50; i++) {
+    a.put({ key: `a${i}`, teacher: 't', index: i, text: 'x'.repeat(i) });
+    b.put({ key: `b${i}`, teacher: 't', index: i, text: 'y'.repeat(i) });
+  }
+  a.close();
+  b.close();
+  const c = TeacherMemo.open(dir);
+  assert.equal(c.size, 100);
+  assert.equal(c.droppedLines, 0);
+  c.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
