@@ -7,7 +7,7 @@
 //          buildCompletionBatch, and re-exports of model-config.
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng';
-import { attention, linear, rmsNorm, swiglu, type KvEntry } from './model-layers';
+import { attention, attentionStep, linear, rmsNorm, swiglu, type KvEntry } from './model-layers';
 import { numPatches, paramShapes, type ModelConfig, type TowerConfig } from './model-config';
 
 export * from './model-config';
@@ -138,9 +138,25 @@ export class VlmModel {
 
   /** One new token per sequence [B, 1] → logits [B, V] and the extended cache (the old one is not disposed). */
   decodeStep(tokens: tf.Tensor2D, cache: KvCache): { logits: tf.Tensor2D; cache: KvCache } {
-    const [B] = tokens.shape;
-    const { h, layers } = this.decode(this.embed(tokens), cache.length, cache);
-    return { logits: this.head(h).reshape([B, -1]) as tf.Tensor2D, cache: { layers, length: cache.length + tokens.shape[1] } };
+    const [B, T] = tokens.shape;
+    if (T !== 1) {
+      const { h, layers } = this.decode(this.embed(tokens), cache.length, cache);
+      return { logits: this.head(h).reshape([B, -1]) as tf.Tensor2D, cache: { layers, length: cache.length + T } };
+    }
+    // One token: 2-D activations and attentionStep, the same maths in fewer kernels.
+    const c = this.config;
+    let x = tf.gather(this.p('text.embed'), tokens.reshape([B])) as tf.Tensor2D;
+    const layers: KvEntry[] = [];
+    for (let l = 0; l < c.text.layers; l++) {
+      const pre = `text.block.${l}`;
+      const att = attentionStep(rmsNorm(x, this.p(`${pre}.norm1`), c.normEps) as tf.Tensor2D, this.p(`${pre}.wqkv`), this.p(`${pre}.wo`),
+        c.text.heads, cache.length, c.ropeBase, cache.layers[l]);
+      x = tf.add(x, att.y) as tf.Tensor2D;
+      x = tf.add(x, swiglu(rmsNorm(x, this.p(`${pre}.norm2`), c.normEps), this.p(`${pre}.w13`), this.p(`${pre}.w2`))) as tf.Tensor2D;
+      layers.push(att.kv);
+    }
+    const h = rmsNorm(x, this.p('text.norm'), c.normEps) as tf.Tensor2D;
+    return { logits: tf.matMul(h, this.p('text.embed') as tf.Tensor2D, false, true), cache: { layers, length: cache.length + 1 } };
   }
 
   /** log p(tokens[:, t+1] | ...) for t = 0..T-2, as [B, T-1], by one-hot products (no gather grads). */
