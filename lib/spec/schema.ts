@@ -70,9 +70,16 @@ function translate(e: ErrorObject): SchemaProblem {
       const allowed = Object.keys((parent.properties ?? {}) as S);
       return { pointer: `${e.instancePath}/${escapeSeg(key)}`, at: 'key', message: `unknown key '${key}'`, hint: suggestion(key, allowed) };
     }
-    case 'required':
-      return { pointer: e.instancePath, at: 'key', message: `missing required key '${String(p.missingProperty)}'`,
-        hint: `add ${String(p.missingProperty)}: ...` };
+    case 'required': {
+      const key = String(p.missingProperty);
+      const prop = ((parent.properties ?? {}) as Record<string, S>)[key];
+      const desc = prop?.description;
+      if (Array.isArray(prop?.enum)) {
+        return { pointer: e.instancePath, at: 'key', message: `missing required key '${key}'`, hint: `add ${key}: one of ${prop.enum.join(', ')}` };
+      }
+      return { pointer: e.instancePath, at: 'key', message: `missing required key '${key}'`,
+        hint: `add ${key}: ...${typeof desc === 'string' ? ` (${desc.replace(/\s*Required[^.]*\./, '').trim()})` : ''}` };
+    }
     case 'enum': {
       const allowed = (e.schema as unknown[]).map(String);
       return { pointer: e.instancePath, at: 'value', message: `must be one of ${allowed.join(', ')} (${got})`,
