@@ -120,16 +120,16 @@ function buildRow(group: string, members: ModelResult[], stages: Map<string, Sta
 export function chooseBaseline(rows: ResultRow[], stages: Map<string, StageInfo>, explicit?: string): { group?: string; note: string } {
   if (explicit) {
     const hit = rows.find((r) => r.group === explicit || r.baseId === explicit || r.members.some((m) => m.endsWith(`/${explicit}`)));
-    return hit ? { group: hit.group, note: `baseline chosen with --baseline ${explicit}` }
+    return hit ? { group: hit.group, note: `Baseline: ${hit.group}, chosen with --baseline ${explicit}` }
       : { note: `--baseline ${explicit} names no evaluated stage (have: ${rows.map((r) => r.group).join(', ')})` };
   }
   const label = rows.filter((r) => r.members.some((m) => {
     const s = stages.get(m);
     return s?.kind === 'sft' && s.params?.target === 'label';
   }));
-  if (label.length === 0) return { note: 'no label-SFT stage was evaluated: no baseline, no deltas (use --baseline <stage>)' };
+  if (label.length === 0) return { note: 'No label-SFT stage was evaluated: no baseline, no deltas (use --baseline <stage>)' };
   const extra = label.length > 1 ? ` (also label SFT: ${label.slice(1).map((r) => r.group).join(', ')})` : '';
-  return { group: label[0].group, note: `baseline: ${label[0].group}, the label-SFT stage${extra}` };
+  return { group: label[0].group, note: `Baseline: ${label[0].group}, the label-SFT stage${extra}` };
 }
 
 export function buildResultsTables(data: ReportData, explicitBaseline?: string): ResultsTable[] {

@@ -81,7 +81,7 @@ void test('baseline: --baseline wins, an unknown name is reported, no label SFT 
   const none = buildResultsTables(data)[0];
   assert.equal(none.baseline, undefined);
   assert.ok(none.rows.every((r) => r.delta === undefined));
-  assert.match(chooseBaseline([], new Map()).note, /no label-SFT stage/);
+  assert.match(chooseBaseline([], new Map()).note, /No label-SFT stage/);
 });
 
 void test('rowNormalize: rows sum to one, empty rows stay zero', () => {

@@ -14,7 +14,7 @@ const CHROMIUM = process.env.CLGRPO_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-void test('the HTML report renders its table and charts in headless chromium', async () => {
+void test('the HTML report renders its table and charts in headless chromium', async (t) => {
   assert.ok(existsSync(CHROMIUM), `Debian chromium not found at ${CHROMIUM}: install it with `
     + '`apt-get install -y chromium` (CI does this in .ci/run) or set CLGRPO_CHROMIUM to its path');
   const out = mkdtempSync(join(tmpdir(), 'clgrpo-report-'));
@@ -67,6 +67,7 @@ void test('the HTML report renders its table and charts in headless chromium', a
     const keep = resolve(__dirname, '../../test-results');
     mkdirSync(keep, { recursive: true });
     copyFileSync(png, join(keep, 'report.png'));
+    t.diagnostic(`report and screenshot kept in ${out} and ${join(keep, 'report.png')}`);
   } finally {
     await browser.close();
     rmSync(profile, { recursive: true, force: true });
