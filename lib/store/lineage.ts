@@ -49,14 +49,18 @@ function readNode(store: ArtifactStore, id: string): LineageNode {
   };
 }
 
-/** The artifacts of a run's final stages (no other stage of the plan needs them) are the roots. */
-export function runRoots(rec: RunRecord): string[] {
-  const needed = new Set(rec.plan.stages.flatMap((s) => s.needs));
-  const sinks = rec.plan.stages.filter((s) => !needed.has(s.id)).map((s) => s.id);
-  const ids = sinks.map((s) => rec.stages[s]?.artifactId).filter((x): x is string => Boolean(x));
-  // A run that failed early has no sink artifacts: show what it did make.
-  if (ids.length) return [...new Set(ids)];
-  return [...new Set(Object.values(rec.stages).map((s) => s.artifactId).filter((x): x is string => Boolean(x)))];
+/**
+ * The roots of a run's lineage: its stage artifacts that no other artifact of the run took as an
+ * input (the run's final products; stages ordered only by `needs` stay separate roots).
+ */
+export function runRoots(store: ArtifactStore, rec: RunRecord): string[] {
+  const ids = [...new Set(rec.plan.stages.map((s) => rec.stages[s.id]?.artifactId).filter((x): x is string => Boolean(x)))];
+  const consumed = new Set<string>();
+  for (const id of ids) {
+    if (!store.has(id)) continue;
+    for (const i of store.readManifest(id).inputs ?? []) consumed.add(i.artifactId);
+  }
+  return ids.filter((id) => !consumed.has(id));
 }
 
 export function renderLineage(g: LineageGraph, format: LineageFormat): string {

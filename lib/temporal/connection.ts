@@ -60,8 +60,8 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
 
 let runtimeInstalled = false;
 
-/** Quiet SDK logs (WARN+) unless CLGRPO_TEMPORAL_LOG asks for more; the Runtime can be set once. */
-export function installRuntime(level = process.env.CLGRPO_TEMPORAL_LOG ?? 'WARN'): void {
+/** Quiet SDK logs (ERROR only; the engine logs what matters itself) unless CLGRPO_TEMPORAL_LOG asks for more; the Runtime can be set once. */
+export function installRuntime(level = process.env.CLGRPO_TEMPORAL_LOG ?? 'ERROR'): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {

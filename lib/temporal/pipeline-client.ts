@@ -1,7 +1,7 @@
 // Client side of a pipeline run: the run name (workflow id), starting a run with a clear refusal
 // when one of that name is running, and the live status of a run = the workflow's `status` query
 // plus what only the server knows about running activities (attempt, last heartbeat details).
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { ClgrpoError, ErrorType } from '../errors';
 import type { Plan } from '../plan/types';
@@ -28,7 +28,7 @@ export interface StartOptions {
   searchAttributes?: boolean;
 }
 
-export async function startPipeline(client: Client, plan: Plan, o: StartOptions): Promise<WorkflowHandle> {
+export async function startPipeline(client: Client, plan: Plan, o: StartOptions): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const input: PipelineInput = { plan };
   try {
     return await client.workflow.start(PIPELINE_WORKFLOW, {
@@ -89,7 +89,9 @@ export async function liveStatus(handle: WorkflowHandle, queryTimeoutMs = 10_000
   const d = await handle.describe();
   let status: PipelineStatus | undefined;
   if (d.status.name === 'COMPLETED') status = ((await handle.result()) as PipelineResult).status;
-  else status = await withTimeout(handle.query<PipelineStatus>(STATUS_QUERY), queryTimeoutMs, 'status query (is a worker polling the pipeline queue?)');
+  else if (d.status.name === 'FAILED') status = await failedStatus(handle);
+  // Running (or cancelled) runs answer the query; that needs a worker on the pipeline queue.
+  status ??= await withTimeout(handle.query<PipelineStatus>(STATUS_QUERY), queryTimeoutMs, 'status query (is a worker polling the pipeline queue?)');
   const pending = new Map((d.raw.pendingActivities ?? []).map((p) => [p.activityId ?? '', p]));
   const stages: LiveStage[] = status.stages.map((s) => {
     const p = pending.get(s.id);
@@ -108,4 +110,16 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     p.finally(() => clearTimeout(t)),
     new Promise<T>((_, rej) => { t = setTimeout(() => rej(new Error(`${what} did not answer within ${ms} ms`)), ms); }),
   ]);
+}
+
+/** A failed pipeline carries its final status as the failure's details (see workflows/pipeline.ts). */
+async function failedStatus(handle: WorkflowHandle): Promise<PipelineStatus | undefined> {
+  try {
+    await handle.result();
+  } catch (err) {
+    const details = (err as { cause?: { details?: unknown[] } }).cause?.details;
+    const st = details?.[0] as PipelineStatus | undefined;
+    if (st && Array.isArray(st.stages)) return st;
+  }
+  return undefined;
 }

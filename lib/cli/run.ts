@@ -1,0 +1,42 @@
+// `clgrpo run <spec> [--set k=v]... [--name] [--detach] [--no-worker] [--json]`: compile the spec,
+// start the pipeline workflow on Temporal, follow it to the end (see execute.ts).
+import { loadAndCompile } from '../plan';
+import { defaultRunName, safeName } from '../temporal/pipeline-client';
+import type { CommandDef } from './args';
+import { context, parse, reportError } from './common';
+import { execute } from './execute';
+
+export const RUN: CommandDef = {
+  name: 'clgrpo run',
+  summary: 'Run a pipeline spec on Temporal: starts the embedded dev server (unless TEMPORAL_ADDRESS is set) and a local worker on the plan\'s queues, prints the Web UI link, live per-stage progress and a summary. Exit 0 when every stage succeeded or was reused, 1 when the run failed or was cancelled, 2 on usage/I-O errors.',
+  positionals: ['spec'],
+  flags: {
+    set: { type: 'string', multiple: true, value: 'path=value', description: 'override a spec field (repeatable), e.g. stages.sft.params.epochs=1' },
+    name: { type: 'string', value: 'run', description: 'run name = workflow id (default <pipeline>-<spec hash 8>-<UTC time>)' },
+    detach: { type: 'boolean', description: 'start the run and return; workers elsewhere do the work' },
+    'no-worker': { type: 'boolean', description: 'do not start a local worker (one runs elsewhere)' },
+    concurrency: { type: 'string', value: 'N', description: 'stages the local worker runs at once per queue (default 1)' },
+    json: { type: 'boolean', description: 'print the final status as JSON (progress goes nowhere)' },
+  },
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const a = parse(argv, RUN);
+  if (typeof a === 'number') return a;
+  const ctx = context();
+  let plan;
+  try {
+    plan = loadAndCompile(a.positionals[0], { set: (a.values.set as string[] | undefined) ?? [] });
+  } catch (err) {
+    return reportError('run', err);
+  }
+  const name = a.values.name as string | undefined;
+  if (name !== undefined && safeName(name) !== name) {
+    console.error(`clgrpo run: --name '${name}' may only hold letters, digits, '.', '_' and '-' (e.g. '${safeName(name)}')`);
+    return 2;
+  }
+  return execute(ctx, plan, {
+    verb: 'run', workflowId: name ?? defaultRunName(plan), detach: Boolean(a.values.detach), noWorker: Boolean(a.values['no-worker']),
+    json: Boolean(a.values.json), concurrency: a.values.concurrency ? Number(a.values.concurrency) : undefined,
+  });
+}

@@ -1,0 +1,29 @@
+// `clgrpo watch <run>`: follow a run started elsewhere (or detached) until it ends.
+import type { CommandDef } from './args';
+import { connect, context, parse } from './common';
+import { finish } from './execute';
+import { follow } from './follow';
+
+export const WATCH: CommandDef = {
+  name: 'clgrpo watch',
+  summary: 'Follow a running run live until it ends, then print its summary. Exit as `run` does.',
+  positionals: ['run'],
+  flags: { json: { type: 'boolean', description: 'print only the final status, as JSON' } },
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const a = parse(argv, WATCH);
+  if (typeof a === 'number') return a;
+  const ctx = context();
+  const c = await connect(ctx, false);
+  if (!c) {
+    console.error(`clgrpo watch: no Temporal server is running for ${ctx.home} and TEMPORAL_ADDRESS is not set`);
+    return 2;
+  }
+  try {
+    const final = await follow(c.client.workflow.getHandle(a.positionals[0]), { quiet: Boolean(a.values.json) });
+    return finish(ctx, final, { json: Boolean(a.values.json), workflowId: a.positionals[0] });
+  } finally {
+    await c.connection.close();
+  }
+}
