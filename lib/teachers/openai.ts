@@ -59,6 +59,8 @@ export class OpenAiTeacher implements Teacher {
       apiKeyEnv: params.apiKeyEnv ?? null, temperature: params.temperature, maxTokens: params.maxTokens,
       promptHash: this.promptHash,
     };
+    // Fail before any work when the variable is missing; the value itself is read at each call.
+    this.apiKey();
   }
 
   private apiKey(): string | undefined {

@@ -111,9 +111,9 @@ test('401 fails fast and non-retryably, and the key the server echoed is redacte
   assert.equal(server.totalCalls, 1);
 });
 
-test('a missing key variable is a config error naming the variable, before any request', async () => {
+test('a missing key variable is a config error naming the variable, before any request', () => {
   reset();
-  await assert.rejects(teacher({}, {}).ask(samples[0], { tryIndex: 0 }), (e: ClgrpoError) => e.type === ErrorType.Config && /TEACHER_KEY/.test(e.message));
+  assert.throws(() => teacher({}, {}), (e: ClgrpoError) => e.type === ErrorType.Config && e.nonRetryable && /TEACHER_KEY/.test(e.message));
   assert.equal(server.totalCalls, 0);
 });
 
