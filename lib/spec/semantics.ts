@@ -104,6 +104,9 @@ function checkMatrix(id: string, st: O, kind: SpecKind): SemProblem[] {
   for (const [key, values] of Object.entries(st.matrix)) {
     if (Array.isArray(values)) cells *= values.length;
     if (key === 'seed') {
+      if (Array.isArray(values) && values.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 4294967295)) {
+        out.push(err(['stages', id, 'matrix', key], `matrix seed values must be integers in [0, 4294967295] (got ${JSON.stringify(values).slice(0, 60)})`, 'e.g. seed: [1, 2]'));
+      }
       if (st.seed !== undefined) out.push(err(['stages', id, 'matrix', key], `matrix varies seed, and the stage also sets seed: ${String(st.seed)}`, 'remove one of them', 'key'));
       continue;
     }

@@ -45,12 +45,16 @@ export function locate(src: SpecSource, p: ProblemAt): LocatedError {
     const col = ov.text.indexOf('=') + 2;
     return { ...base, file: `--set #${ov.index}`, line: 1, col, offset: ov.index, message: `${p.message} (from --set ${ov.text})` };
   }
+  // A cross-field problem beside an override (groupSize overridden, microBatch now wrong) stays at
+  // its place in the file but says which override made it appear.
+  const near = p.segments[0] === 'stages' ? src.overrides.find((o) => o.pointer.startsWith(`${pointer(p.segments.slice(0, 2))}/`)) : undefined;
+  const after = near ? ` (after --set ${near.text})` : '';
   for (let segs = [...p.segments]; ; segs.pop()) {
     const span = src.spans.get(pointer(segs));
     if (span || !segs.length) {
       const offset = span ? (p.at === 'key' && span.key ? span.key[0] : span.value[0]) : 0;
       const pos = src.lines && span ? src.lines.linePos(offset) : { line: 1, col: 1 };
-      return { ...base, file: src.file, line: pos.line, col: pos.col, offset, message: p.message };
+      return { ...base, file: src.file, line: pos.line, col: pos.col, offset, message: `${p.message}${after}` };
     }
   }
 }
