@@ -59,7 +59,6 @@ export function shutdownOnSignals(w: { shutdown(): void }, log: Logger): void {
 /** One line naming the TF.js backend this worker's training stages would use (when lib/ml exists). */
 export async function describeBackend(env: Readonly<Record<string, string | undefined>>): Promise<string> {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const ml = require('./lib/ml/backend') as typeof import('./lib/ml/backend');
     return ml.describeBackendChoice(await ml.initBackend({ env }));
   } catch (err) {

@@ -40,7 +40,6 @@ export async function loadStageImplementation(kind: StageKind): Promise<StageImp
     throw new ClgrpoError(ErrorType.Config, `stage kind '${kind}' is not available in this build (no activities/${kind}.ts)`);
   }
   // require, not import(): under bin/clgrpo.js tsx hooks CommonJS only (see cli.ts).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(`./${kind}`) as Record<string, unknown>;
   const name = `run${kind[0].toUpperCase()}${kind.slice(1)}Stage`;
   const impl = mod[name] ?? mod.default;

@@ -65,7 +65,6 @@ export async function resolveTemporalBinary(env: Env = process.env): Promise<Tem
   const local = findLocalTemporalBinary(env);
   if (local) return local;
   mkdirSync(SDK_DOWNLOAD_DIR, { recursive: true });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { TestWorkflowEnvironment } = require('@temporalio/testing') as typeof import('@temporalio/testing');
   try {
     const envt = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'cached-download', downloadDir: SDK_DOWNLOAD_DIR } } });
