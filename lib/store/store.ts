@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ClgrpoError, ErrorType } from '../errors';
+import { crashPoint } from '../faults/crash-points';
 import { checkHexId, confine, isInside } from './paths';
 import { MANIFEST_FILE, artifactId, buildManifest, hashFile, listFiles, type Manifest, type ManifestDraft } from './manifest';
 
@@ -104,7 +105,9 @@ export class ArtifactStore {
     if (existsSync(target)) rmSync(staging, { recursive: true, force: true });
     else renameSync(staging, target);
     fsyncDir(dirname(target));
+    crashPoint('store.before-index');
     const winner = this.indexKey(draft.producer.stageKey, id);
+    crashPoint('store.after-index');
     if (winner !== id) {
       rmSync(target, { recursive: true, force: true });
       return { id: winner, manifest: this.readManifest(winner), reused: true };
