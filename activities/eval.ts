@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ClgrpoError, ErrorType } from '../lib/errors';
+import { crashPoint } from '../lib/faults/crash-points';
 import { backendInfo, initBackend } from '../lib/ml/backend';
 import { openDataset, type Dataset } from '../lib/ml/data/dataset';
 import { completionTokensForText } from '../lib/ml/grpo/batch';
@@ -98,6 +99,7 @@ export const runEvalStage: StageImplementation = async (ctx) => {
     ctx.log.info(`eval ${input.from}: accuracy ${metrics.accuracy.toFixed(3)}, macro recall ${metrics.macroRecall.toFixed(3)}, `
       + `format ${metrics.formatRate.toFixed(3)} on ${n} ${p.split} samples in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     ctx.heartbeat({ step: (m + 1) * n, total, phase: `evaluated ${input.from}` });
+    crashPoint('eval.mid-model');
   }
   fs.writeFileSync(path.join(ctx.outDir, 'report.json'), JSON.stringify(report, null, 1));
   fs.writeFileSync(path.join(ctx.outDir, 'report.md'), renderEvalMarkdown(report));
