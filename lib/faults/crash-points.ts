@@ -11,10 +11,9 @@ import { appendFileSync } from 'node:fs';
 /** Every point compiled into the engine, with where it sits (docs/faults.md lists the same). */
 export const CRASH_POINTS = {
   'checkpoint.before-latest': 'lib/ml/checkpoint.ts: checkpoint directory renamed into place, LATEST pointer not yet moved',
-  'cot.mid-batch': 'activities/cot.ts: inside a teacher batch, some samples memoized, the rest not',
-  'eval.mid-model': 'activities/eval.ts: after the first model of the report is scored',
-  'store.before-publish-rename': 'lib/store/store.ts: staged files and manifest fsynced, rename into artifacts/ not done',
-  'store.before-index': 'lib/store/store.ts: artifact renamed into artifacts/, stage-key index not yet written',
+  'eval.mid-model': 'activities/eval.ts: a model of the report scored (heartbeat sent), the next not yet',
+  'store.before-index': 'lib/store/store.ts publish: artifact renamed into artifacts/, stage-key index not yet written',
+  'store.after-index': 'lib/store/store.ts publish: artifact and index written, the activity not yet completed (a lost completion)',
 } as const;
 export type CrashPointName = keyof typeof CRASH_POINTS;
 
