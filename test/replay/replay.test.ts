@@ -1,0 +1,42 @@
+// Replays the committed interpreter histories (record.ts re-records them) against today's workflow
+// code: any change to the commands the interpreter issues without patched() fails here. A history
+// altered on purpose (one activity type swapped) must fail with a determinism error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadHistory } from './history';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { Worker } from '@temporalio/worker';
+import { installRuntime } from '../../lib/temporal/connection';
+import { workflowBundle } from '../../lib/temporal/workers';
+
+const DIR = join(__dirname, 'histories');
+
+function load(name: string): { events: Record<string, unknown>[] } {
+  return JSON.parse(readFileSync(join(DIR, name), 'utf8')) as { events: Record<string, unknown>[] };
+}
+
+test('every recorded history replays without a determinism error', async () => {
+  installRuntime('ERROR');
+  const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+  assert.deepEqual(files, ['cancel.json', 'dag.json', 'fail.json', 'reuse.json']);
+  const histories = files.map((f) => ({ workflowId: f.replace('.json', ''), history: loadHistory(load(f)) }));
+  const results = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) results.push(r);
+  assert.equal(results.length, files.length);
+  for (const r of results) assert.equal(r.error, undefined, `${r.workflowId}: ${String(r.error)}`);
+});
+
+test('a history whose scheduled activity differs from what the code does fails with a determinism error', async () => {
+  installRuntime('ERROR');
+  const h = load('dag.json');
+  const scheduled = h.events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED');
+  const attrs = scheduled[1].activityTaskScheduledEventAttributes as { activityType: { name: string } };
+  assert.equal(attrs.activityType.name, 'runDatasetStage');
+  attrs.activityType.name = 'runSftStage';
+  await assert.rejects(
+    Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, loadHistory(h), 'dag-altered'),
+    (err: unknown) => err instanceof DeterminismViolationError,
+  );
+});
