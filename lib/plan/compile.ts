@@ -121,6 +121,22 @@ function duplicateKeys(c: Ctx, stages: PlanStage[]): void {
   }
 }
 
+/** Plans larger than this are refused: a sweep that big belongs in several runs. */
+export const MAX_PLAN_STAGES = 256;
+
+/** An upper bound on the plan's size, computed before expanding (each stage: the product of its matrix ancestors' cells). */
+function variantBound(base: Record<string, BaseStage>, order: string[], cells: Map<string, Cell[]>): number {
+  const origins = new Map<string, Set<string>>();
+  let total = 0;
+  for (const id of order) {
+    const mine = new Set<string>(cells.has(id) ? [id] : []);
+    for (const n of base[id].needs) for (const o of origins.get(n) ?? []) mine.add(o);
+    origins.set(id, mine);
+    total += [...mine].reduce((p, o) => p * (cells.get(o)?.length ?? 1), 1);
+  }
+  return total;
+}
+
 /** Compile a spec that passed the schema and semantic checks; problems found while expanding are located via `src`. */
 export function compileChecked(spec: PipelineSpec, src: SpecSource, specHash: string): { plan?: Plan; errors: LocatedError[] } {
   const base: Record<string, BaseStage> = {};
@@ -128,11 +144,14 @@ export function compileChecked(spec: PipelineSpec, src: SpecSource, specHash: st
   const order = topoOrder(base);
   const cells = new Map<string, Cell[]>();
   for (const id of order) if (spec.stages[id].matrix) cells.set(id, matrixCells(spec.stages[id].matrix as Record<string, JsonValue[]>));
+  const bound = variantBound(base, order, cells);
+  if (bound > MAX_PLAN_STAGES) {
+    return { errors: [locate(src, { segments: ['stages'], at: 'key', message: `the matrices would expand to up to ${bound} stages, over the limit of ${MAX_PLAN_STAGES}`, hint: 'sweep fewer values, or fewer stages at once' })] };
+  }
   const c: Ctx = { spec, src, base, bindings: bindInputs(base).bindings, origins: order.filter((id) => cells.has(id)), cells, variants: new Map(), errors: [] };
   for (const id of order) expandStage(c, id);
   const stages = order.flatMap((id) => (c.variants.get(id) ?? []).map((v) => v.stage));
   duplicateKeys(c, stages);
-  if (stages.length > 256) c.errors.push(locate(src, { segments: ['stages'], at: 'key', message: `the plan has ${stages.length} stages, over the limit of 256`, hint: 'sweep fewer matrix values' }));
   if (c.errors.length) return { errors: c.errors };
   return { errors: [], plan: { planVersion: 1, name: spec.name, ...(spec.description ? { description: spec.description } : {}),
     specHash, seed: spec.seed ?? 0, maxParallel: spec.maxParallel ?? 4, dataRoot: spec.defaults?.dataRoot ?? 'data', stages } };

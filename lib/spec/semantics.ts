@@ -83,8 +83,8 @@ function checkCycles(base: Record<string, BaseStage>): SemProblem[] {
 }
 
 /** Stages whose needs are malformed or name unknown stages: their binding problems would only echo that. */
-function badNeeds(stages: O): Set<string> {
-  const ids = Object.keys(stages);
+function badNeeds(stages: O, base: Record<string, BaseStage>): Set<string> {
+  const ids = Object.keys(base); // a need on a stage of unknown kind is as unusable as a missing one
   return new Set(Object.entries(stages).filter(([, st]) => isObj(st) && st.needs !== undefined
     && (!Array.isArray(st.needs) || st.needs.some((n) => typeof n !== 'string' || !ids.includes(n)))).map(([id]) => id));
 }
@@ -156,7 +156,7 @@ export function checkSemantics(value: unknown): SemProblem[] {
   out.push(...checkNeeds(stages, Object.keys(stages)));
   const cycles = checkCycles(base);
   out.push(...cycles);
-  out.push(...checkBindings(base, badNeeds(stages))); // binding walks ancestors with a seen-set, so cycles cannot loop it
+  out.push(...checkBindings(base, badNeeds(stages, base))); // binding walks ancestors with a seen-set, so cycles cannot loop it
   for (const [id, b] of Object.entries(base)) {
     const st = stages[id] as O;
     out.push(...checkMatrix(id, st, b.kind), ...checkStageParams(id, st, b.kind));
