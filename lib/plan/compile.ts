@@ -124,17 +124,22 @@ function duplicateKeys(c: Ctx, stages: PlanStage[]): void {
 /** Plans larger than this are refused: a sweep that big belongs in several runs. */
 export const MAX_PLAN_STAGES = 256;
 
-/** An upper bound on the plan's size, computed before expanding (each stage: the product of its matrix ancestors' cells). */
-function variantBound(base: Record<string, BaseStage>, order: string[], cells: Map<string, Cell[]>): number {
+/**
+ * An upper bound on the plan's size, computed before expanding (each stage: the product of its matrix
+ * ancestors' cells), and the first matrix stage at which the running total passes the limit.
+ */
+function variantBound(base: Record<string, BaseStage>, order: string[], cells: Map<string, Cell[]>): { total: number; at?: string } {
   const origins = new Map<string, Set<string>>();
   let total = 0;
+  let at: string | undefined;
   for (const id of order) {
     const mine = new Set<string>(cells.has(id) ? [id] : []);
     for (const n of base[id].needs) for (const o of origins.get(n) ?? []) mine.add(o);
     origins.set(id, mine);
     total += [...mine].reduce((p, o) => p * (cells.get(o)?.length ?? 1), 1);
+    if (total > MAX_PLAN_STAGES && at === undefined) at = cells.has(id) ? id : [...mine].at(-1);
   }
-  return total;
+  return { total, at };
 }
 
 /** Compile a spec that passed the schema and semantic checks; problems found while expanding are located via `src`. */
@@ -145,8 +150,9 @@ export function compileChecked(spec: PipelineSpec, src: SpecSource, specHash: st
   const cells = new Map<string, Cell[]>();
   for (const id of order) if (spec.stages[id].matrix) cells.set(id, matrixCells(spec.stages[id].matrix as Record<string, JsonValue[]>));
   const bound = variantBound(base, order, cells);
-  if (bound > MAX_PLAN_STAGES) {
-    return { errors: [locate(src, { segments: ['stages'], at: 'key', message: `the matrices would expand to up to ${bound} stages, over the limit of ${MAX_PLAN_STAGES}`, hint: 'sweep fewer values, or fewer stages at once' })] };
+  if (bound.total > MAX_PLAN_STAGES) {
+    return { errors: [locate(src, { segments: bound.at ? ['stages', bound.at, 'matrix'] : ['stages'], at: 'key',
+      message: `the matrices would expand to up to ${bound.total} stages, over the limit of ${MAX_PLAN_STAGES}`, hint: 'sweep fewer values, or fewer stages at once' })] };
   }
   const c: Ctx = { spec, src, base, bindings: bindInputs(base).bindings, origins: order.filter((id) => cells.has(id)), cells, variants: new Map(), errors: [] };
   for (const id of order) expandStage(c, id);
