@@ -12,10 +12,10 @@ export const CODE_VERSIONS: Record<StageKind, string> = {
   eval: 'eval@1',
 };
 
-/** Mirrors REWARD_VERSIONS in lib/ml/rewards (kept equal by a test there); grpo keys include the rewards used. */
+/** Mirrors REWARD_VERSIONS in lib/ml/rewards (test/unit/plan/golden.test.ts keeps them equal); grpo keys include the rewards used. */
 export const REWARD_VERSIONS: Record<string, string> = {
-  format: 'format@1',
-  accuracy: 'accuracy@1',
+  format: '1',
+  accuracy: '1',
 };
 
 /** The code part of a stage key: the kind's version, plus each used reward's for grpo. */
