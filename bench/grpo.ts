@@ -13,9 +13,53 @@ import { writeSyntheticDataset } from '../lib/ml/data/build-synthetic';
 import { openDataset } from '../lib/ml/data/dataset';
 import { trainGrpo, type GrpoParams } from '../lib/ml/grpo/trainer';
 import { VlmModel, countParams, modelConfig, type ModelSize } from '../lib/ml/model';
+import { writeModelFiles } from '../lib/ml/model-io';
 import { tokenizerCorpus } from '../lib/ml/prompt';
+import { Worker } from 'node:worker_threads';
 import { Tokenizer } from '../lib/ml/tokenizer';
 import { rngFor } from '../lib/rng';
+
+type Ask = (rows: number[]) => Promise<{ ms: number; tokens: number }>;
+
+/** Starts a sampling worker thread (its own wasm backend) on a model artifact dir. */
+async function samplingWorker(modelDir: string, datasetDir: string): Promise<{ ask: Ask; stop: () => Promise<number> }> {
+  // BENCH_SAMPLE_WORKER names a prebuilt JS worker (a bundled bench, where tsx is absent).
+  const built = process.env.BENCH_SAMPLE_WORKER;
+  const file = path.join(__dirname, '..', 'lib', 'ml', 'grpo', 'sample-worker.ts');
+  const w = built ? new Worker(built, { workerData: { modelDir, datasetDir } })
+    : new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, workerData: { modelDir, datasetDir } });
+  await new Promise((res, rej) => { w.once('message', res); w.once('error', rej); });
+  const ask: Ask = (rows) => new Promise((res) => { w.once('message', res); w.postMessage({ rows, maxNewTokens: 48, seed: 1 }); });
+  return { ask, stop: () => w.terminate() };
+}
+
+/**
+ * Would a second core speed up sampling? Rows are independent, so the rollout could be split over
+ * two worker threads. Times the 32-row rollout in one thread against 16 rows in each of two threads
+ * at once (after a warmup); medians of `reps`.
+ */
+async function twoThreadSampling(modelDir: string, datasetDir: string, reps: number) {
+  const [a, b] = await Promise.all([samplingWorker(modelDir, datasetDir), samplingWorker(modelDir, datasetDir)]);
+  try {
+    const rows = Array.from({ length: 32 }, (_, i) => i);
+    await Promise.all([a.ask(rows.slice(0, 4)), b.ask(rows.slice(0, 4))]);
+    const one: number[] = [];
+    const two: number[] = [];
+    const half: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      one.push((await a.ask(rows)).ms);
+      half.push((await a.ask(rows.slice(0, 16))).ms);
+      const t0 = performance.now();
+      await Promise.all([a.ask(rows.slice(0, 16)), b.ask(rows.slice(16))]);
+      two.push(performance.now() - t0);
+    }
+    const o = Math.round(median(one));
+    const t = Math.round(median(two));
+    return { rows: 32, oneThreadMs: o, oneThreadHalfRowsMs: Math.round(median(half)), twoThreadsMs: t, speedup: +(o / t).toFixed(2) };
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+}
 
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN);
 
@@ -68,9 +112,14 @@ async function main(): Promise<void> {
       sampledTokensPerSec: Math.round(median(measured.map((r) => r.tokens / (r.sampleMs / 1000)))),
       perStep: per.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v)]))),
     };
+    writeModelFiles(path.join(root, 'model'), policy, tok);
+    const threads = await twoThreadSampling(path.join(root, 'model'), dsDir, Number(process.env.BENCH_GRPO_THREAD_REPS ?? 2));
+    Object.assign(result, { twoThreadSampling: threads });
+    console.log(`sampling 32 rows: one thread ${threads.oneThreadMs} ms (16 rows: ${threads.oneThreadHalfRowsMs} ms), `
+      + `two threads × 16 rows ${threads.twoThreadsMs} ms: speedup ${threads.speedup}`);
     console.table({ sampling: { ms: sampling, share: result.share.sampling }, reference: { ms: ref, share: result.share.reference },
       update: { ms: update, share: result.share.update } });
-    const out = path.join(__dirname, 'results', 'grpo.json');
+    const out = process.env.BENCH_GRPO_OUT ?? path.join(__dirname, 'results', 'grpo.json');
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
     console.log(`wrote ${out}`);
