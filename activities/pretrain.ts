@@ -2,7 +2,9 @@
 // (the sample's `caption` as the target after CAPTION_PROMPT), standing in for the method's
 // pretrained model. The BPE tokenizer is learned here from the dataset's text and travels in the
 // model's config.json. With `init: <dir>` (a model artifact or a checkpoint dir holding config.json
-// and model.safetensors) the weights are imported instead and nothing trains.
+// and model.safetensors) the weights are imported instead and nothing trains; like every user path,
+// `init` is relative to the data root (CLGRPO_DATA_ROOT, else a `dataRoot` param, else the worker's
+// working directory) and may not leave it (FAULTS 9).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StageContext, StageImplementation, StageOutput } from './types';
@@ -10,6 +12,7 @@ import { ClgrpoError, ErrorType } from '../lib/errors';
 import { rngFor } from '../lib/rng';
 import { initBackend, backendInfo } from '../lib/ml/backend';
 import { openDataset, type Dataset } from '../lib/ml/data/dataset';
+import { realRoot, resolveInRoot } from '../lib/ml/data/paths';
 import { VlmModel, modelConfig, MODEL_SIZES, type ModelSize } from '../lib/ml/model';
 import { loadModelDir } from '../lib/ml/model-io';
 import { CAPTION_PROMPT, encodeCompletion, encodePrompt } from '../lib/ml/prompt';
@@ -24,11 +27,14 @@ function captionExamples(ds: Dataset, tok: Tokenizer, split: 'train' | 'val', li
 }
 
 async function importInit(ctx: StageContext, init: string): Promise<StageOutput> {
-  const dir = path.resolve(init);
+  const p = ctx.stage.params;
+  const root = realRoot(ctx.env.CLGRPO_DATA_ROOT ?? (typeof p.dataRoot === 'string' ? p.dataRoot : process.cwd()));
+  const dir = resolveInRoot(root, init, 'pretrain init');
   for (const f of ['config.json', 'model.safetensors']) {
     if (!fs.existsSync(path.join(dir, f))) {
       throw new ClgrpoError(ErrorType.Config, `pretrain init: ${dir} has no ${f}; point init at a model artifact or a checkpoint dir`);
     }
+    resolveInRoot(root, f, 'pretrain init file', dir);
   }
   let loaded;
   try {

@@ -65,9 +65,21 @@ function trainStep(model: VlmModel, opt: AdamW, images: tf.Tensor4D, batch: Supe
   const list = vars.map((v) => grads[v.name]);
   const clipped = clipByGlobalNorm(list, gradClip);
   tf.dispose(list);
+  if (!Number.isFinite(clipped.norm)) {
+    tf.dispose(clipped.grads);
+    throw new ClgrpoError(ErrorType.Divergence, `gradient norm became ${clipped.norm} at step ${step + 1}; lower lr (weights not published)`, { details: { step: step + 1 } });
+  }
   opt.apply(model.params, new Map(names.map((n, i) => [n, clipped.grads[i]])), lr);
   tf.dispose(clipped.grads);
   return loss;
+}
+
+/** The last update can overflow without a later loss to show it: never publish such weights. */
+function assertFiniteWeights(model: VlmModel, step: number): void {
+  for (const [name, v] of model.params) {
+    const ok = tf.tidy(() => tf.all(tf.isFinite(v)).dataSync()[0]);
+    if (!ok) throw new ClgrpoError(ErrorType.Divergence, `parameter ${name} is not finite after step ${step} (weights not published)`, { details: { step, parameter: name } });
+  }
 }
 
 /** Mean completion NLL over examples, in batches (no gradients). */
@@ -142,6 +154,7 @@ export async function trainSupervised(
   } finally {
     opt.dispose();
   }
+  assertFiniteWeights(model, state.step);
   if (ckpt && state.step === resumedFromStep) {
     finalLoss = state.curves.loss.at(-1)?.[1] ?? NaN;
   }

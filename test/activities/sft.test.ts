@@ -98,11 +98,16 @@ test('cancellation stops at the next step, keeps a checkpoint, and a rerun resum
   assert.equal(again.heartbeats[0].step, 4);
 });
 
-test('pretrain init: imports a model dir without training', async () => {
-  const h = harnessContext(root, stageRef('pretrain', { ...TINY_PRETRAIN, init: base.dir }), [], 'init');
+test('pretrain init: imports a model dir (inside the data root) without training', async () => {
+  const env = { TFJS_BACKEND: 'wasm', CLGRPO_DATA_ROOT: root };
+  const h = { ...harnessContext(root, stageRef('pretrain', { ...TINY_PRETRAIN, init: path.relative(root, base.dir) }), [], 'init'), env };
   const out = await runPretrainStage(makeStageContext(h).ctx);
   assert.equal(out.metrics.steps, 0);
   assert.deepEqual(fs.readFileSync(path.join(h.outDir, 'model.safetensors')), fs.readFileSync(path.join(base.dir, 'model.safetensors')));
-  const bad = harnessContext(root, stageRef('pretrain', { ...TINY_PRETRAIN, init: root }), [], 'init-bad');
-  await assert.rejects(runPretrainStage(makeStageContext(bad).ctx), (e: { type?: string }) => e.type === ErrorType.Config);
+  const notModel = { ...harnessContext(root, stageRef('pretrain', { ...TINY_PRETRAIN, init: 'artifacts' }), [], 'init-bad'), env };
+  await assert.rejects(runPretrainStage(makeStageContext(notModel).ctx), (e: { type?: string }) => e.type === ErrorType.Config);
+  for (const init of ['../outside', base.dir]) {
+    const escape = { ...harnessContext(root, stageRef('pretrain', { ...TINY_PRETRAIN, init }), [], 'init-escape'), env };
+    await assert.rejects(runPretrainStage(makeStageContext(escape).ctx), (e: { type?: string }) => e.type === ErrorType.PathEscape);
+  }
 });
