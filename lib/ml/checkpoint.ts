@@ -93,13 +93,15 @@ export class CheckpointStore {
       fs.rmSync(tmp, { recursive: true, force: true });
       throw storageError(e, `${name} in ${this.dir}`);
     }
-    this.prune();
+    this.prune(step);
     return name;
   }
 
-  private prune(): void {
+  /** Keeps the newest `keep` up to `latest`; newer dirs are leftovers of an abandoned attempt. */
+  private prune(latest: number): void {
     const all = this.list();
-    for (const { name } of all.slice(this.keep)) fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+    for (const { name } of all.filter((c) => c.step > latest)) fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+    for (const { name } of all.filter((c) => c.step <= latest).slice(this.keep)) fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
     for (const n of fs.readdirSync(this.dir)) {
       if (n.startsWith('.tmp-') || n.startsWith('.LATEST-')) fs.rmSync(path.join(this.dir, n), { recursive: true, force: true });
     }

@@ -51,6 +51,11 @@ test('a checkpoint newer than LATEST (crash before the pointer moved) is not use
   store.save(6, files(6));
   fs.writeFileSync(path.join(dir, 'LATEST'), 'step-00000005');
   assert.equal(store.loadLatest()!.step, 5);
+  // The resumed run saves step 6 again, replacing the abandoned one; a stale step 9 is dropped.
+  fs.mkdirSync(path.join(dir, 'step-00000009'));
+  store.save(6, files(66));
+  assert.equal(store.loadLatest()!.files.get('a.bin')!.toString(), 'weights 66');
+  assert.deepEqual(store.list().map((c) => c.step), [6, 5]);
 });
 
 test('with no intact checkpoint left: non-retryable CheckpointCorrupt naming the file', () => {
