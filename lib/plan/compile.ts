@@ -55,6 +55,15 @@ function cellParamProblems(c: Ctx, id: string, st: Stage, params: JsonObject, re
   }
 }
 
+/**
+ * Stages that read user files get the data root in their params (activities/dataset.ts and
+ * pretrain.ts read `params.dataRoot`): imports, and pretrain with `init`. A synthetic dataset does
+ * not, so moving the data root never changes its key.
+ */
+function readsDataRoot(kind: string, params: JsonObject): boolean {
+  return (kind === 'dataset' && params.source !== 'synthetic') || (kind === 'pretrain' && typeof params.init === 'string');
+}
+
 function bindConcrete(c: Ctx, id: string, ctx: Context): { inputs: InputBinding[]; needs: string[] } {
   const inputs: InputBinding[] = [];
   for (const b of c.bindings.get(id) ?? []) {
@@ -92,6 +101,7 @@ function expandStage(c: Ctx, id: string): void {
       for (const [k, v] of Object.entries(cells[ci].values)) if (k !== 'seed') setPath(params, k, v);
       let resolved = resolveParams(st.kind, params);
       if (kind === 'sft') resolved = { ...resolved, target: sftTarget(resolved, hasCotUpstream(c.base, id)) };
+      if (readsDataRoot(kind, resolved)) resolved = { ...resolved, dataRoot: c.spec.defaults?.dataRoot ?? 'data' };
       if (st.matrix) cellParamProblems(c, id, st, params, resolved, vid);
       const cellSeed = cells[ci].values.seed;
       const seed = st.seed ?? (typeof cellSeed === 'number' ? cellSeed : undefined)

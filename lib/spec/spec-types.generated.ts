@@ -175,6 +175,8 @@ export type DatasetParams = {
   imageSize?: number;
   /** Probability that a synthetic sample's label is drawn from a confusable class instead of following its attributes (fraction, 0 to 1). Default: 0.15. */
   noise?: number;
+  /** Probability that one attribute of a synthetic sample is drawn between its levels and recorded as unclear, so the other cues must settle the label (fraction, 0 to 1). Default: 0. */
+  ambiguity?: number;
   /** Folder/EmoSet root, relative to defaults.dataRoot (path). Required for source folder and emoset; default: none. */
   root?: RelPath;
   /** JSONL file, relative to defaults.dataRoot (path). Required for source jsonl; default: none. */
@@ -511,6 +513,8 @@ export type DatasetParamsResolved = {
   imageSize: number;
   /** Probability that a synthetic sample's label is drawn from a confusable class instead of following its attributes (fraction, 0 to 1). Default: 0.15. */
   noise: number;
+  /** Probability that one attribute of a synthetic sample is drawn between its levels and recorded as unclear, so the other cues must settle the label (fraction, 0 to 1). Default: 0. */
+  ambiguity: number;
   /** Folder/EmoSet root, relative to defaults.dataRoot (path). Required for source folder and emoset; default: none. */
   root?: RelPathResolved;
   /** JSONL file, relative to defaults.dataRoot (path). Required for source jsonl; default: none. */

@@ -164,3 +164,14 @@ void test('a spec built in code is checked too', () => {
   assert.equal(r.errors[0].file, '<spec>');
   assert.equal(r.errors[0].path, 'stages.data.params.train');
 });
+
+void test('stages that read user files carry the data root in their params; synthetic data does not', () => {
+  const emoset = loadAndCompile(join(__dirname, '..', '..', '..', 'pipelines', 'emoset.yaml'));
+  assert.equal(stage(emoset, 'data').params.dataRoot, 'data');
+  assert.equal(stage(emoset, 'data').params.ambiguity, 0);
+  assert.equal(stage(demo(), 'data').params.dataRoot, undefined);
+  const init = demo(['stages.base.params.init=checkpoints/base', 'defaults.dataRoot=/srv/data']);
+  assert.equal(stage(init, 'base').params.dataRoot, '/srv/data');
+  assert.deepEqual(stage(init, 'base').inputs, []);
+  assert.equal(init.dataRoot, '/srv/data');
+});

@@ -12,15 +12,15 @@ import { REWARD_VERSIONS as ML_REWARD_VERSIONS } from '../../../lib/ml/rewards';
 const GOLDEN = join(__dirname, '..', '..', 'fixtures', 'specs', 'good', 'golden.yaml');
 
 const PINNED: Record<string, string> = {
-  data: 'b0c56facf78ab0b739d30168ac484593bfddd7c67a120a43ea5272fbbedc0a7e',
-  base: '9c8626501b32f9d0d0e2a772921e2ff4767b84c3f057394082578e9920343081',
-  cot: 'd6826252f5a1f91daab20c073c90e2559e8f9d3f001c1e5f504f1a20e0130488',
-  sft: '0d246e142ca304cbcd70eef2a76cf0dfca792d04c3a3eca7f4286f059554e8a5',
-  grpo_fmt: '2863d927c0fb5d6b3cad3d2ceaa5b01d65dfbb45763326e26e6003f201d81fe3',
-  grpo_full: '6983355a74603ca1eb6d4927964f2f214bdc959aebd19607ae2418a61b625bb2',
-  clgrpo: '16e4099e0b803874b21e44c7ccf8ce84245bde211a44e90753a6e38e66d7bb84',
-  baseline: 'ff175422972b2f12ad8bfb0a20045a2c5fecb94a7f4e05020d8effe5079955cf',
-  eval: '72f8636b7ecd5b2c51bb8d3f3a54283cb254b9f4110edd09ee558d995ebd4a70',
+  data: 'b8de6e933cadbb9f725f4ce36963f408a9f6e447ea8f3ffe01ac8fdef7195b13',
+  base: '66d7aff5221349b19cd0ab4ebfda8de47896fc30ec41ecbb36e9393f1503ebf9',
+  cot: '031fd659686231ae642ec6ff1c8788175d20f5e06b538c9c1afb29ce1bd0358c',
+  sft: 'c8ef56c9a421af1751e39d9c29dd1a5bce751b3b0d25d5403d1c46a217a371d8',
+  grpo_fmt: 'd51e3886c9bef74e2a47ffef45b70b4dac4b312a101a4cf4888d86fab8b846bc',
+  grpo_full: 'c0af4157250f238ae5f260561f7cd99fbb2a15593b4093dc6054c73f4be875d8',
+  clgrpo: 'a68e5d8fd738d1927198a8f6589d2f0f04a8b192287daf7cc71ab3d0a65657ff',
+  baseline: 'ae7daf96f48549c549d4b6f315c1fc9139951fb1789804b3317832d745bbe290',
+  eval: 'f0b5a41c0f079f01228502c943efc5af886cb0ad6595e0e7b80b0c0f93338004',
 };
 
 void test('golden: the stage keys and spec hash of the fixture spec', () => {
@@ -33,7 +33,7 @@ void test('golden: matrix variants keep the pinned keys of their unswept twins',
   const plan = loadAndCompile(GOLDEN, { set: ['stages.clgrpo.matrix={clip.high: [0.05, 0.1]}'] });
   const keys = Object.fromEntries(plan.stages.map((s) => [s.id, s.key]));
   assert.equal(keys['clgrpo[clip.high=0.1]'], PINNED.clgrpo);
-  assert.equal(keys['clgrpo[clip.high=0.05]'], '16f171549bb07a16be570100c273161502051eb7de3106d3a5241c3ea673a386');
+  assert.equal(keys['clgrpo[clip.high=0.05]'], '1315534498f67298499692a2092418d1bc5575ec2a9b1a54918cfda8e029c09a');
   assert.equal(keys.grpo_full, PINNED.grpo_full);
 });
 
