@@ -192,6 +192,8 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoResult> {
     run.afterStep?.(state.step, last, { sample: cpu(c0, c1), reference: cpu(c1, c2), update: cpu(c2, c3) });
     await new Promise((res) => setImmediate(res)); // let heartbeats and cancellation through
   }
+  // Resumed after the final checkpoint: nothing ran, the last step's metrics are in the curves.
+  if (!Object.keys(last).length) last = Object.fromEntries(Object.entries(state.curves).map(([k, v]) => [k, v[v.length - 1][1]]));
   return {
     curves: state.curves, last, resumedFrom,
     timing: { sampleMs: median(times.sample), referenceMs: median(times.reference), updateMs: median(times.update) },
