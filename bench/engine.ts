@@ -1,0 +1,108 @@
+// The engine's own overhead on the embedded dev server (no training): how long from starting a run
+// to the first stage activity starting, and the scheduling gap between consecutive stages of a
+// 50-stage chain of tiny real `dataset` stages (lookup activity + stage activity round trips), plus
+// the per-stage cost of a fully reused second run. Medians. Writes bench/results/engine.json.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createActivities } from '../activities';
+import { runDatasetStage } from '../activities/dataset';
+import type { StageImplementation } from '../activities/types';
+import { loadAndCompile } from '../lib/plan';
+import { ArtifactStore } from '../lib/store';
+import { connectClient, connectWorker } from '../lib/temporal/connection';
+import { startServer, stopServer } from '../lib/temporal/dev-server';
+import { startPipeline } from '../lib/temporal/pipeline-client';
+import { createWorkers, runWorkers, workflowBundle } from '../lib/temporal/workers';
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x: number): number => Math.round(x * 10) / 10;
+
+function writeSpec(dir: string, name: string, n: number, chain: boolean, seedBase = 0): string {
+  const stages = Array.from({ length: n }, (_, i) => `  s${i}:\n    kind: dataset\n${chain && i ? `    needs: [s${i - 1}]\n` : ''}` +
+    `    params: { source: synthetic, train: 8, val: 2, test: 2, imageSize: 8 }\n    seed: ${seedBase + i + 1}\n`).join('');
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, `schemaVersion: 1\nname: ${name}\nseed: 1\nmaxParallel: 4\ndefaults: { queue: bench }\nstages:\n${stages}`);
+  return file;
+}
+
+async function main(): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), 'clgrpo-bench-engine-'));
+  const t0 = performance.now();
+  const server = await startServer({ home, headless: true, port: 0 });
+  const serverStartMs = performance.now() - t0;
+  const ep = { address: server.address, namespace: 'default', external: false };
+  const starts: { id: string; t: number }[] = [];
+  const ends: { id: string; t: number }[] = [];
+  const timed: StageImplementation = async (ctx) => {
+    starts.push({ id: `${ctx.run.workflowId}/${ctx.stage.id}`, t: performance.now() });
+    const out = await runDatasetStage(ctx);
+    ends.push({ id: `${ctx.run.workflowId}/${ctx.stage.id}`, t: performance.now() });
+    return out;
+  };
+  const store = new ArtifactStore(home);
+  const tb = performance.now();
+  await workflowBundle();
+  const bundleMs = performance.now() - tb;
+  const wconn = await connectWorker(ep);
+  const tw = performance.now();
+  const w = runWorkers(await createWorkers({ connection: wconn, namespace: 'default', activities: createActivities({ store, log: { info() {}, warn() {}, error() {} }, env: {}, stages: { dataset: timed } }), queues: ['bench'], workflowQueue: 'bench', concurrency: 4 }));
+  const workerCreateMs = performance.now() - tw;
+  const { client, connection } = await connectClient(ep);
+  const specDir = mkdtempSync(join(tmpdir(), 'clgrpo-bench-spec-'));
+  try {
+    // 1. start → first activity start, on a warm server and worker (fresh single-stage plans).
+    const firstStart: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const plan = loadAndCompile(writeSpec(specDir, `first${i}`, 1, false, 1000 + i));
+      const ts = performance.now();
+      const h = await startPipeline(client, plan, { workflowId: `first-${i}`, taskQueue: 'bench' });
+      const r = (await h.result()) as { status: { stages: { state: string }[] } };
+      const st = starts.find((s) => s.id === `first-${i}/s0`);
+      if (!st) throw new Error(`first-${i}: no stage start seen (${JSON.stringify(r.status.stages)})`);
+      firstStart.push(st.t - ts);
+    }
+    // 2. 50-stage chain: gap between a stage's end and the next one's start.
+    const chain = loadAndCompile(writeSpec(specDir, 'chain50', 50, true));
+    const tc = performance.now();
+    await (await startPipeline(client, chain, { workflowId: 'chain50', taskQueue: 'bench' })).result();
+    const chainWallMs = performance.now() - tc;
+    const at = (list: { id: string; t: number }[], id: string): number => (list.find((s) => s.id === id) as { t: number }).t;
+    const gaps = Array.from({ length: 49 }, (_, i) => at(starts, `chain50/s${i + 1}`) - at(ends, `chain50/s${i}`));
+    const work = Array.from({ length: 50 }, (_, i) => at(ends, `chain50/s${i}`) - at(starts, `chain50/s${i}`));
+    // 3. The same chain again: every stage reused through the lookup activity.
+    const tr = performance.now();
+    await (await startPipeline(client, chain, { workflowId: 'chain50-reused', taskQueue: 'bench' })).result();
+    const reusedWallMs = performance.now() - tr;
+    const result = {
+      bench: 'engine', date: new Date().toISOString(), cpus: cpus().length, node: process.version,
+      note: 'embedded dev server (SQLite), in-process worker; tiny real dataset stages (8/2/2 images of 8x8); medians in ms',
+      coldStartParts: { serverStartMs: round(serverStartMs), workflowBundleMs: round(bundleMs), workerCreateMs: round(workerCreateMs) },
+      startToFirstActivityMs: { median: round(median(firstStart)), runs: firstStart.map(round) },
+      chain50: {
+        perStageSchedulingGapMs: { median: round(median(gaps)), min: round(Math.min(...gaps)), max: round(Math.max(...gaps)) },
+        stageWorkMs: { median: round(median(work)) },
+        wallMs: round(chainWallMs),
+        overheadPerStageMs: round((chainWallMs - work.reduce((a, b) => a + b, 0)) / 50),
+      },
+      chain50Reused: { wallMs: round(reusedWallMs), perStageMs: round(reusedWallMs / 50) },
+    };
+    mkdirSync(join(__dirname, 'results'), { recursive: true });
+    writeFileSync(join(__dirname, 'results', 'engine.json'), `${JSON.stringify(result, null, 2)}\n`);
+    console.log(JSON.stringify(result, null, 2));
+  } finally {
+    w.shutdown();
+    await w.done;
+    await connection.close();
+    await wconn.close();
+    await stopServer(home);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
