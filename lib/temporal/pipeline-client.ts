@@ -18,7 +18,7 @@ export function defaultRunName(plan: Plan, now = new Date()): string {
 }
 
 export function safeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 120) || 'run';
+  return s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 120).replace(/[^A-Za-z0-9]+$/, '') || 'run';
 }
 
 export interface StartOptions {
