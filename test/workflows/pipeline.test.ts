@@ -102,12 +102,18 @@ test('a transient error is retried and then succeeds', async () => {
   }
 });
 
-test('status query mid-run, duplicate start refused, cancellation ends the run cancelled keeping work files', async () => {
+test('status query mid-run, duplicate start refused, cancel keeps work files, a new execution resumes', async () => {
   const q = uniqueQueue('cancel');
   let sawPrevious = false;
+  let resumed = false;
   const w = await startTestWorker(s, q, {
     dataset: async (ctx) => {
-      if (ctx.stage.id === 'first') return tinyStage()(ctx);
+      if (ctx.stage.id !== 'long') return tinyStage()(ctx);
+      if (existsSync(join(ctx.workDir, 'checkpoint.txt'))) {
+        // The second execution finds the first one's checkpoint in the stage-key work dir.
+        resumed = true;
+        return tinyStage()(ctx);
+      }
       writeFileSync(join(ctx.workDir, 'checkpoint.txt'), 'step 1');
       sawPrevious ||= ctx.previousProgress !== undefined;
       for (let i = 0; ; i++) {
@@ -142,6 +148,13 @@ test('status query mid-run, duplicate start refused, cancellation ends the run c
     assert.equal(rec?.stages.later.state, 'pending');
     assert.ok(existsSync(join(w.store.root, 'work', plan.stages[1].key, 'checkpoint.txt')));
     assert.equal(sawPrevious, false);
+    // resume = a new execution of the same plan under the same id: reuse, then continue.
+    const again = (await (await startPipeline(s.client, plan, { workflowId: id, taskQueue: q })).result()) as PipelineResult;
+    assert.deepEqual(again.status.stages.map((x) => x.state), ['reused', 'succeeded', 'succeeded']);
+    assert.equal(resumed, true);
+    const rec2 = readRun(w.store, id);
+    assert.equal(rec2?.status, 'succeeded');
+    assert.deepEqual(rec2?.executions.map((e) => e.status), ['cancelled', 'succeeded']);
   } finally {
     await w.stop();
   }
