@@ -16,6 +16,8 @@ export interface PipelineInput {
   plan: Plan;
   /** Finished stages carried over a continue-as-new. */
   carried?: Record<string, StageStatus>;
+  /** History events after which the interpreter drains and continues as new (tests lower it). */
+  historyLimit?: number;
 }
 
 export interface PipelineResult {
@@ -99,7 +101,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   for (;;) {
     skipBroken(plan, st, Date.now());
     const i = workflowInfo();
-    drainForContinue ||= i.continueAsNewSuggested || i.historyLength > HISTORY_EVENTS_LIMIT;
+    drainForContinue ||= i.continueAsNewSuggested || i.historyLength > (input.historyLimit ?? HISTORY_EVENTS_LIMIT);
     const slots = cancelledBy !== undefined || drainForContinue ? 0 : plan.maxParallel - running.size;
     for (const s of readyStages(plan, st, slots)) {
       running.set(s.id, runOne(s).finally(() => running.delete(s.id)));
@@ -110,7 +112,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
 
   const final = status();
   if (drainForContinue && cancelledBy === undefined && final.state === 'running') {
-    await continueAsNew<typeof pipeline>({ plan, carried: Object.fromEntries(final.stages.map((s) => [s.id, s])) });
+    await continueAsNew<typeof pipeline>({ plan, historyLimit: input.historyLimit, carried: Object.fromEntries(final.stages.map((s) => [s.id, s])) });
   }
   await recordRun(final, run, plan);
   if (cancelledBy !== undefined) throw cancelledBy;

@@ -26,10 +26,12 @@ export interface StartOptions {
   taskQueue?: string;
   /** Set the ClgrpoPipeline/ClgrpoSpecHash search attributes (off for clusters that lack them). */
   searchAttributes?: boolean;
+  /** Override of the continue-as-new threshold (tests). */
+  historyLimit?: number;
 }
 
 export async function startPipeline(client: Client, plan: Plan, o: StartOptions): Promise<WorkflowHandleWithFirstExecutionRunId> {
-  const input: PipelineInput = { plan };
+  const input: PipelineInput = o.historyLimit === undefined ? { plan } : { plan, historyLimit: o.historyLimit };
   try {
     return await client.workflow.start(PIPELINE_WORKFLOW, {
       taskQueue: o.taskQueue ?? PIPELINE_TASK_QUEUE,

@@ -180,3 +180,22 @@ test('a second run of the same plan reuses every stage by key; a changed stage r
     await w.stop();
   }
 });
+
+test('a long plan past the history limit continues as new and keeps finished stages', async () => {
+  const q = uniqueQueue('can');
+  const ran: string[] = [];
+  const w = await startTestWorker(s, q, { dataset: tinyStage({ onStart: (id) => ran.push(id) }) });
+  try {
+    const specs = ['a', 'b', 'c', 'd', 'e', 'f'].map((id, i, all) => ({ id, needs: i ? [all[i - 1]] : [] }));
+    const h = await startPipeline(s.client, makePlan('can', q, specs), { workflowId: `can-${q}`, taskQueue: q, historyLimit: 25 });
+    const res = (await h.result()) as PipelineResult;
+    assert.equal(res.status.state, 'succeeded');
+    assert.deepEqual(ran, ['a', 'b', 'c', 'd', 'e', 'f'], 'each stage ran once across the continued runs');
+    const f = w.store.readManifest(res.status.stages[5].artifactId as string);
+    assert.equal(f.inputs[0].artifactId, res.status.stages[4].artifactId);
+    const d = await h.describe();
+    assert.notEqual(d.runId, h.firstExecutionRunId, 'the run continued as new at least once');
+  } finally {
+    await w.stop();
+  }
+});
