@@ -65,7 +65,10 @@ export function installRuntime(level = process.env.CLGRPO_TEMPORAL_LOG ?? 'ERROR
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger(level as 'WARN') });
+    Runtime.install({
+      logger: new DefaultLogger(level as 'WARN'),
+      telemetryOptions: { logging: { filter: { core: level as 'WARN', other: level as 'WARN' }, forward: {} } },
+    });
   } catch {
     // Already installed by someone else in this process: keep theirs.
   }

@@ -40,6 +40,9 @@ export async function startPipeline(client: Client, plan: Plan, o: StartOptions)
       // A running id is refused; a closed one may be started again (that is what `resume` does).
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      // An in-process worker busy in a synchronous training step delays workflow tasks; a timed-out
+      // task is only retried, but a longer limit avoids the churn.
+      workflowTaskTimeout: '1 minute',
       typedSearchAttributes: o.searchAttributes === false ? undefined : [
         { key: PIPELINE_KEY, value: plan.name }, { key: SPEC_HASH_KEY, value: plan.specHash },
       ],
