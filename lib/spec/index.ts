@@ -7,7 +7,7 @@ import { dottedPath, sortLocated, type LocatedError } from './located';
 import { validateSchema } from './schema';
 import { checkSemantics } from './semantics';
 import { locate, segmentsOf, type SpecSource } from './source';
-import { MAX_SPEC_BYTES, parseSafeYaml } from './yaml-safe';
+import { MAX_SPEC_BYTES, parseSafeYaml, pointer } from './yaml-safe';
 import type { PipelineSpec } from './spec-types.generated';
 
 export type { PipelineSpec } from './spec-types.generated';
@@ -25,13 +25,21 @@ export function sourceOf(spec: object): SpecSource | undefined {
   return sources.get(spec);
 }
 
-/** Schema + semantic problems of a parsed value, located through `src`. */
-export function checkValue(value: unknown, src: SpecSource): LocatedError[] {
+/** Whether a pointer is at or under one the loader already reported (so it is not reported twice). */
+function quiet(dropped: ReadonlySet<string>, ptr: string): boolean {
+  for (const d of dropped) if (ptr === d || ptr.startsWith(`${d}/`)) return true;
+  return false;
+}
+
+/** Schema + semantic problems of a parsed value, located through `src`; `dropped` pointers stay quiet. */
+export function checkValue(value: unknown, src: SpecSource, dropped: ReadonlySet<string> = new Set()): LocatedError[] {
   const out: LocatedError[] = [];
   for (const p of validateSchema(value)) {
+    const target = p.missing === undefined ? p.pointer : pointer([...segmentsOf(p.pointer), p.missing]);
+    if (quiet(dropped, target)) continue;
     out.push(locate(src, { segments: segmentsOf(p.pointer), at: p.at, message: p.message, hint: p.hint }));
   }
-  for (const p of checkSemantics(value)) out.push(locate(src, p));
+  for (const p of checkSemantics(value)) if (!quiet(dropped, pointer(p.segments))) out.push(locate(src, p));
   return out;
 }
 
@@ -44,7 +52,9 @@ export function loadSpecText(text: string, file: string): LoadResult {
   const parsed = parseSafeYaml(text, file, dottedPath);
   const src: SpecSource = { file, spans: parsed.spans, lines: parsed.lines, overrides: [] };
   const all = [...parsed.errors];
-  if (parsed.value !== undefined && !parsed.errors.length) all.push(...checkValue(parsed.value, src));
+  // Loader problems (an alias, a duplicate key) do not hide the rest: check what was read, quietly
+  // around what was refused. Only YAML that did not parse at all stops here.
+  if (parsed.value !== undefined && !parsed.broken) all.push(...checkValue(parsed.value, src, parsed.dropped));
   const { errors, warnings } = split(all);
   if (errors.length || parsed.value === undefined) return { errors, warnings };
   const spec = parsed.value as unknown as PipelineSpec; // checked above against the schema these types come from

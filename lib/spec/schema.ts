@@ -16,6 +16,8 @@ export interface SchemaProblem {
   at: 'key' | 'value';
   message: string;
   hint?: string;
+  /** For a missing required key: its name. */
+  missing?: string;
 }
 
 let ajv: Ajv2020 | undefined;
@@ -75,9 +77,9 @@ function translate(e: ErrorObject): SchemaProblem {
       const prop = ((parent.properties ?? {}) as Record<string, S>)[key];
       const desc = prop?.description;
       if (Array.isArray(prop?.enum)) {
-        return { pointer: e.instancePath, at: 'key', message: `missing required key '${key}'`, hint: `add ${key}: one of ${prop.enum.join(', ')}` };
+        return { pointer: e.instancePath, at: 'key', message: `missing required key '${key}'`, hint: `add ${key}: one of ${prop.enum.join(', ')}`, missing: key };
       }
-      return { pointer: e.instancePath, at: 'key', message: `missing required key '${key}'`,
+      return { pointer: e.instancePath, at: 'key', message: `missing required key '${key}'`, missing: key,
         hint: `add ${key}: ...${typeof desc === 'string' ? ` (${desc.replace(/\s*Required[^.]*\./, '').trim()})` : ''}` };
     }
     case 'enum': {

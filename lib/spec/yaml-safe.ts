@@ -25,6 +25,10 @@ export interface SafeYaml {
   spans: Map<string, Span>;
   errors: LocatedError[];
   lines: LineCounter;
+  /** Pointers of values the walker refused or dropped: later checks stay quiet about them. */
+  dropped: Set<string>;
+  /** The YAML itself did not parse (or the prescan tripped): the value is not worth checking further. */
+  broken: boolean;
 }
 
 export function pointer(segments: readonly (string | number)[]): string {
@@ -34,6 +38,7 @@ export function pointer(segments: readonly (string | number)[]): string {
 class Walker {
   readonly spans = new Map<string, Span>();
   readonly errors: LocatedError[] = [];
+  readonly dropped = new Set<string>();
   constructor(readonly file: string, readonly lines: LineCounter, readonly dotted: (s: (string | number)[]) => string,
     readonly text: string) {}
 
@@ -46,6 +51,7 @@ class Walker {
   }
 
   add(offset: number, segments: (string | number)[], message: string, hint?: string): void {
+    this.dropped.add(pointer(segments));
     if (this.errors.length >= MAX_PROBLEMS) return;
     const { line, col } = this.lines.linePos(offset);
     this.errors.push({ type: ErrorType.Spec, severity: 'error', file: this.file, line, col, offset,
@@ -162,7 +168,7 @@ export function parseSafeYaml(text: string, file: string, dotted: (s: (string | 
   const lines = new LineCounter();
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_SPEC_BYTES) {
-    return { value: undefined, spans: new Map(), lines, errors: [{ type: ErrorType.Spec, severity: 'error', file, line: 1, col: 1,
+    return { value: undefined, spans: new Map(), lines, dropped: new Set(), broken: true, errors: [{ type: ErrorType.Spec, severity: 'error', file, line: 1, col: 1,
       offset: 0, path: '', message: `spec is ${bytes} bytes, over the ${MAX_SPEC_BYTES}-byte limit`,
       hint: 'a spec names data, it does not contain it; move data into a dataset file' }] };
   }
@@ -171,7 +177,7 @@ export function parseSafeYaml(text: string, file: string, dotted: (s: (string | 
     const before = text.slice(0, tripped.offset); // the LineCounter is filled by the parser, which did not run
     const line = before.split('\n').length;
     const col = tripped.offset - before.lastIndexOf('\n');
-    return { value: undefined, spans: new Map(), lines, errors: [{ type: ErrorType.Spec, severity: 'error', file, line, col,
+    return { value: undefined, spans: new Map(), lines, dropped: new Set(), broken: true, errors: [{ type: ErrorType.Spec, severity: 'error', file, line, col,
       offset: tripped.offset, path: '', message: tripped.message, hint: tripped.hint }] };
   }
   const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, merge: false, version: '1.2',
@@ -184,7 +190,7 @@ export function parseSafeYaml(text: string, file: string, dotted: (s: (string | 
   const doc = list[0];
   if (!doc || doc.contents === null) {
     w.add(0, [], 'the spec is empty', 'start with schemaVersion: 1');
-    return { value: undefined, spans: w.spans, errors: w.errors, lines };
+    return { value: undefined, spans: w.spans, errors: w.errors, lines, dropped: w.dropped, broken: true };
   }
   for (const e of [...doc.errors, ...doc.warnings]) {
     if (e.code === 'TAG_RESOLVE_FAILED') continue; // reported by the walker, at the node
@@ -192,6 +198,7 @@ export function parseSafeYaml(text: string, file: string, dotted: (s: (string | 
   }
   const r = doc.contents.range;
   w.spans.set('', { value: [r[0], r[1]] });
+  const broken = doc.errors.length > 0 || w.errors.length >= MAX_PROBLEMS;
   const value = w.node(doc.contents, [], 0);
-  return { value, spans: w.spans, errors: w.errors, lines };
+  return { value, spans: w.spans, errors: w.errors, lines, dropped: w.dropped, broken };
 }

@@ -52,6 +52,13 @@ void test('3. duplicate keys and custom tags rejected with line:column', () => {
   at(errorsOf(`${OK}name: again\n`), 5, 1, /duplicate key 'name' \(first at line 2\)/);
   at(errorsOf(`${OK}description: !!js/function "function(){}"\n`), 5, 14, /tag !!js\/function is not allowed/);
   at(errorsOf(`${OK}description: !env HOME\n`), 5, 14, /tag !env is not allowed/);
+  // loader problems do not hide the others: the duplicate, the tag and the typo all at once,
+  // and the tagged (dropped) value does not also count as missing
+  const all = errorsOf('schemaVersion: !!int 1\nname: t\nname: u\nstages:\n  data: { kind: dataset, params: { trian: 1 } }\n');
+  at(all, 1, 16, /tag !!int is not allowed/);
+  at(all, 3, 1, /duplicate key 'name'/);
+  at(all, 5, 36, /unknown key 'trian'/);
+  assert.equal(all.length, 3, JSON.stringify(all.map((e) => e.message)));
 });
 
 void test('4. __proto__ / constructor / prototype at any depth: rejected, nothing polluted', () => {
