@@ -1,0 +1,103 @@
+// FAULTS 17 and 21 and the "resume while running" case, through the real `clgrpo` command and real
+// `clgrpo worker` processes against this file's dev server (TEMPORAL_ADDRESS) and one store:
+// - `resume` of a run that is still running is refused, clearly;
+// - the same spec submitted twice at once (no --name, a second apart) makes one execution: the
+//   second is refused or attaches;
+// - two workers race on one queue while two named runs of the same spec run at once: every stage key
+//   is published once, both runs succeed with the same artifacts, nothing is left over.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArtifactStore } from '../../lib/store';
+import type { PipelineResult } from '../../workflows/pipeline';
+import { startTestServer, uniqueQueue, type TestServer } from '../helpers/temporal';
+import { compileSpec, REPO, tempDir, tinySpec } from './helpers/cluster';
+import { storeProblems } from './helpers/crash-loop';
+
+let server: TestServer;
+let home: string;
+before(async () => {
+  server = await startTestServer();
+  home = tempDir('concurrency');
+});
+after(async () => { await server?.stop(); });
+
+interface Cli { code: number | null; out: string }
+const env = () => ({ ...process.env, CLGRPO_HOME: join(home, 'store'), TEMPORAL_ADDRESS: server.info.address, TFJS_BACKEND: 'wasm' });
+
+function clgrpo(args: string[]): Promise<Cli> {
+  const child = spawn(process.execPath, [join(REPO, 'bin/clgrpo.js'), ...args], { cwd: home, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  return new Promise((res) => child.on('exit', (code) => res({ code, out })));
+}
+
+function specFile(name: string, queue: string): string {
+  const file = join(home, `${name}.yaml`);
+  writeFileSync(file, tinySpec({ name, queue, pretrainSteps: 4, sftSteps: 2, checkpointEvery: 2 }));
+  return file;
+}
+
+/** Running executions of a spec (memo.specHash, set by startPipeline), as Temporal lists them. */
+async function runningOf(specHash: string): Promise<Array<{ workflowId: string; runId: string }>> {
+  await new Promise((r) => setTimeout(r, 1000)); // visibility is eventually consistent
+  const out: Array<{ workflowId: string; runId: string }> = [];
+  for await (const w of server.client.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
+    if (w.memo?.specHash === specHash) out.push({ workflowId: w.workflowId, runId: w.runId });
+  }
+  return out;
+}
+
+test('resume of a run that is still running is refused, naming the run', async () => {
+  const spec = specFile('resume-running', uniqueQueue('nobody')); // no worker serves it: it stays running
+  const started = await clgrpo(['run', spec, '--name', 'still-running', '--detach']);
+  assert.equal(started.code, 0, started.out);
+  const again = await clgrpo(['resume', 'still-running', '--detach']);
+  assert.notEqual(again.code, 0, again.out);
+  assert.match(again.out, /still-running.*already running|already running.*still-running/s);
+  await server.client.workflow.getHandle('still-running').terminate('test cleanup');
+});
+
+test('the same spec submitted twice at once: one execution, the second refused or attached', async () => {
+  const queue = uniqueQueue('nobody');
+  const spec = specFile('twice', queue);
+  const plan = compileSpec(tinySpec({ name: 'twice', queue, pretrainSteps: 4, sftSteps: 2, checkpointEvery: 2 }));
+  const first = clgrpo(['run', spec, '--detach']);
+  await new Promise((r) => setTimeout(r, 1200)); // default run names carry the time to the second
+  const second = await clgrpo(['run', spec, '--detach']);
+  const a = await first;
+  assert.equal(a.code, 0, a.out);
+  const running = await runningOf(plan.specHash);
+  try {
+    assert.equal(running.length, 1, `executions of one spec running at once: ${running.map((w) => w.workflowId).join(', ')}\nfirst: ${a.out}\nsecond: ${second.out}`);
+    assert.ok(second.code !== 0 || second.out.includes(running[0].workflowId), `the second submission must be refused or attach to ${running[0].workflowId}: ${second.out}`);
+  } finally {
+    for (const w of running) await server.client.workflow.getHandle(w.workflowId, w.runId).terminate('test cleanup');
+  }
+});
+
+test('two workers racing on one queue, two named runs of one spec at once: each stage key published once', async () => {
+  const queue = uniqueQueue('race');
+  const spec = specFile('race', queue);
+  const workers = [0, 1].map(() => spawn(process.execPath, [join(REPO, 'bin/clgrpo.js'), 'worker', '--queues', queue, '--grace-seconds', '1'],
+    { cwd: home, env: env(), stdio: ['ignore', 'ignore', 'pipe'] }));
+  let logs = '';
+  for (const w of workers) w.stderr.on('data', (d: Buffer) => { logs += d.toString(); });
+  try {
+    const starts = await Promise.all(['race-a', 'race-b'].map((n) => clgrpo(['run', spec, '--name', n, '--detach'])));
+    for (const s of starts) assert.equal(s.code, 0, s.out);
+    const results = await Promise.all(['race-a', 'race-b'].map((n) => server.client.workflow.getHandle(n).result() as Promise<PipelineResult>));
+    for (const r of results) assert.equal(r.status.state, 'succeeded', JSON.stringify(r.status));
+    const ids = results.map((r) => r.status.stages.map((s) => s.artifactId));
+    assert.deepEqual(ids[0], ids[1], 'both runs end with the same artifacts');
+    const root = join(home, 'store');
+    assert.deepEqual(new ArtifactStore(root).listArtifacts().sort(), [...new Set(ids[0])].sort());
+    assert.deepEqual(storeProblems(root, ['data', 'base', 'sft']), [], logs.slice(-3000));
+  } finally {
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode === null ? w.on('exit', r) : r(null)))));
+  }
+});
