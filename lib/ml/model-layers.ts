@@ -2,12 +2,11 @@
 // KV cache and causal mask), SwiGLU, and the constant tables they need. Everything here has a
 // gradient on every backend: no stridedSlice, gatherND or bandPart; masks and RoPE tables are
 // constants built in JS; the rotate-half of RoPE is a matmul with a constant ±1 matrix.
-// Exports: rmsNorm, swiglu, attention, attentionStep (decoding fast path), ropeStepTables, linear, ropeTables, rotateHalfMatrix, causalMask, KvEntry,
+// Exports: rmsNorm, swiglu, attention, linear, ropeTables, rotateHalfMatrix, causalMask, KvEntry,
 //          naiveAttention (reference for tests).
 import * as tf from '@tensorflow/tfjs';
 
 export function linear(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
-  if (x.rank === 2) return tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D);
   const inDim = x.shape[x.shape.length - 1];
   const lead = x.shape.slice(0, -1);
   const y = tf.matMul(x.reshape([-1, inDim]) as tf.Tensor2D, w as tf.Tensor2D);
@@ -132,50 +131,6 @@ export function attention(x: tf.Tensor3D, wqkv: tf.Tensor, wo: tf.Tensor, o: Att
   const ctx = tf.matMul(tf.softmax(scores), v);
   const merged = tf.transpose(ctx, [0, 2, 1, 3]).reshape([B, T, d]);
   return { y: linear(merged, wo) as tf.Tensor3D, kv: { k, v } };
-}
-
-/**
- * RoPE multipliers for one decoding position over a [3, H, hd] q/k/v stack: q gets cos·s and sin·s
- * (s = 1/sqrt(hd), the score scale folded in), k gets cos and sin, v passes through (1 and 0).
- */
-export function ropeStepTables(pos: number, H: number, hd: number, base: number): [tf.Tensor3D, tf.Tensor3D] {
-  const make = (which: 'c' | 's') => () => {
-    const out = new Float32Array(3 * H * hd);
-    const s = 1 / Math.sqrt(hd);
-    for (let h = 0; h < H; h++) {
-      for (let i = 0; i < hd; i++) {
-        const angle = pos / Math.pow(base, (2 * (i % (hd / 2))) / hd);
-        const c = Math.cos(angle);
-        const sn = Math.sin(angle);
-        out[h * hd + i] = which === 'c' ? c * s : sn * s;
-        out[H * hd + h * hd + i] = which === 'c' ? c : sn;
-        out[2 * H * hd + h * hd + i] = which === 'c' ? 1 : 0;
-      }
-    }
-    return tf.tensor3d(out, [3, H, hd]);
-  };
-  const key = `${pos}:${H}:${hd}:${base}`;
-  return [cached(`stepc:${key}`, make('c')) as tf.Tensor3D, cached(`steps:${key}`, make('s')) as tf.Tensor3D];
-}
-
-/**
- * Causal attention for one new token per sequence (x [B, d] at absolute position `pos`) against a
- * KV cache: the decoding fast path. Same maths as attention() with T = 1, in fewer kernels, because
- * per-kernel overhead dominates a one-token step.
- */
-export function attentionStep(x: tf.Tensor2D, wqkv: tf.Tensor, wo: tf.Tensor, heads: number, pos: number, base: number, cache: KvEntry): { y: tf.Tensor2D; kv: KvEntry } {
-  const [B, d] = x.shape;
-  const H = heads;
-  const hd = d / H;
-  const qkv = tf.matMul(x, wqkv as tf.Tensor2D);
-  const [C, S] = ropeStepTables(pos, H, hd, base);
-  const rot = tf.matMul(qkv.reshape([B * 3 * H, hd]) as tf.Tensor2D, rotateHalfMatrix(hd)).reshape([B, 3, H, hd]);
-  const r = tf.add(tf.mul(qkv.reshape([B, 3, H, hd]), C), tf.mul(rot, S));
-  const [q, k, v] = tf.split(tf.transpose(r, [1, 0, 2, 3]), 3, 0).map((t) => t.reshape([B, H, 1, hd]) as tf.Tensor4D);
-  const K = tf.concat([cache.k, k], 2) as tf.Tensor4D;
-  const V = tf.concat([cache.v, v], 2) as tf.Tensor4D;
-  const ctx = tf.matMul(tf.softmax(tf.matMul(q, K, false, true)), V).reshape([B, d]) as tf.Tensor2D;
-  return { y: tf.matMul(ctx, wo as tf.Tensor2D), kv: { k: K, v: V } };
 }
 
 /** Reference attention by explicit loops over plain arrays (tests only). q,k,v: [T][d] per head. */

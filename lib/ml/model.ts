@@ -3,11 +3,12 @@
 // SwiGLU, causal attention, KV cache, embedding tied to the output head).
 // A sequence is [16 image embeddings][text tokens]; text position t predicts text token t+1.
 // Exports: VlmModel (create, forward, textLogits, prefill, decodeStep, tokenLogProbs,
-//          completionLogProbs, trainableVariables, namedWeights, loadWeights, dispose), KvCache,
+//          completionLogProbs, prepareDecode, trainableVariables, namedWeights, loadWeights, dispose), KvCache,
 //          buildCompletionBatch, and re-exports of model-config.
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng';
-import { attention, attentionStep, linear, rmsNorm, swiglu, type KvEntry } from './model-layers';
+import { attention, linear, rmsNorm, swiglu, type KvEntry } from './model-layers';
+import { decodeOneStep, prepareDecode, type DecodeWeights } from './model-decode';
 import { numPatches, paramShapes, type ModelConfig, type TowerConfig } from './model-config';
 
 export * from './model-config';
@@ -136,27 +137,24 @@ export class VlmModel {
     return { logits: this.head(last).reshape([B, -1]) as tf.Tensor2D, cache: { layers, length: P + T } };
   }
 
-  /** One new token per sequence [B, 1] → logits [B, V] and the extended cache (the old one is not disposed). */
-  decodeStep(tokens: tf.Tensor2D, cache: KvCache): { logits: tf.Tensor2D; cache: KvCache } {
+  /** Weights laid out for decodeStep's one-token fast path; derive once per generation (caller disposes). */
+  prepareDecode(): DecodeWeights {
+    return prepareDecode(this.config, (n) => this.p(n));
+  }
+
+  /**
+   * New tokens [B, T] → last logits [B, V] and the extended cache (the old one is not disposed).
+   * With `dw` (from prepareDecode, current weights) and T = 1 it takes the fast path.
+   */
+  decodeStep(tokens: tf.Tensor2D, cache: KvCache, dw?: DecodeWeights): { logits: tf.Tensor2D; cache: KvCache } {
     const [B, T] = tokens.shape;
-    if (T !== 1) {
-      const { h, layers } = this.decode(this.embed(tokens), cache.length, cache);
-      return { logits: this.head(h).reshape([B, -1]) as tf.Tensor2D, cache: { layers, length: cache.length + T } };
+    if (T === 1 && dw) {
+      const r = decodeOneStep(this.config, dw, tokens.reshape([B]) as tf.Tensor1D, cache.length, cache.layers);
+      return { logits: r.logits, cache: { layers: r.layers, length: cache.length + 1 } };
     }
-    // One token: 2-D activations and attentionStep, the same maths in fewer kernels.
-    const c = this.config;
-    let x = tf.gather(this.p('text.embed'), tokens.reshape([B])) as tf.Tensor2D;
-    const layers: KvEntry[] = [];
-    for (let l = 0; l < c.text.layers; l++) {
-      const pre = `text.block.${l}`;
-      const att = attentionStep(rmsNorm(x, this.p(`${pre}.norm1`), c.normEps) as tf.Tensor2D, this.p(`${pre}.wqkv`), this.p(`${pre}.wo`),
-        c.text.heads, cache.length, c.ropeBase, cache.layers[l]);
-      x = tf.add(x, att.y) as tf.Tensor2D;
-      x = tf.add(x, swiglu(rmsNorm(x, this.p(`${pre}.norm2`), c.normEps), this.p(`${pre}.w13`), this.p(`${pre}.w2`))) as tf.Tensor2D;
-      layers.push(att.kv);
-    }
-    const h = rmsNorm(x, this.p('text.norm'), c.normEps) as tf.Tensor2D;
-    return { logits: tf.matMul(h, this.p('text.embed') as tf.Tensor2D, false, true), cache: { layers, length: cache.length + 1 } };
+    const { h, layers } = this.decode(this.embed(tokens), cache.length, cache);
+    const last = tf.slice(h, [0, T - 1, 0], [B, 1, this.config.text.dim]) as tf.Tensor3D;
+    return { logits: this.head(last).reshape([B, -1]) as tf.Tensor2D, cache: { layers, length: cache.length + T } };
   }
 
   /** log p(tokens[:, t+1] | ...) for t = 0..T-2, as [B, T-1], by one-hot products (no gather grads). */

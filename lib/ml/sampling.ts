@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng';
 import type { VlmModel } from './model';
+import { disposeDecode } from './model-decode';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -121,6 +122,7 @@ function cacheStepper(model: VlmModel, images: tf.Tensor4D, prompts: number[][])
   const T = prompts[0].length;
   let layers: tf.Tensor[][] = [];
   let length = 0;
+  const dw = model.prepareDecode();
   const run = (f: () => { logits: tf.Tensor2D; cache: { layers: { k: tf.Tensor; v: tf.Tensor }[]; length: number } }) => {
     const r = tf.tidy(() => {
       const o = f();
@@ -135,8 +137,8 @@ function cacheStepper(model: VlmModel, images: tf.Tensor4D, prompts: number[][])
   };
   const first = run(() => model.prefill(images, tf.tensor2d(prompts.flat(), [B, T], 'int32')));
   const step: Step = (next) => run(() => model.decodeStep(tf.tensor2d(next, [B, 1], 'int32'),
-    { layers: layers.map(([k, v]) => ({ k: k as tf.Tensor4D, v: v as tf.Tensor4D })), length }));
-  return { step, first, dispose: () => { for (const pair of layers) tf.dispose(pair); layers = []; } };
+    { layers: layers.map(([k, v]) => ({ k: k as tf.Tensor4D, v: v as tf.Tensor4D })), length }, dw));
+  return { step, first, dispose: () => { for (const pair of layers) tf.dispose(pair); layers = []; disposeDecode(dw); } };
 }
 
 function recomputeStepper(model: VlmModel, images: tf.Tensor4D, prompts: number[][]): { step: Step; first: Float32Array; dispose: () => void } {
