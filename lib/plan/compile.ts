@@ -51,6 +51,9 @@ function cellParamProblems(c: Ctx, id: string, st: Stage, params: JsonObject, re
     c.errors.push(locate(c.src, { segments: where(segmentsOf(p.pointer)), at: 'key', message: `in ${vid}: params${p.pointer.replace(/\//g, '.')}: ${p.message}`, hint: p.hint }));
   }
   for (const p of checkParams(st.kind, params, resolved)) {
+    // A warning the cell did not cause (it holds for the base params too) was reported once already.
+    const dotted = p.segments.join('.');
+    if (p.severity === 'warning' && !keys.some((k) => dotted === k || dotted.startsWith(`${k}.`))) continue;
     c.errors.push(locate(c.src, { ...p, segments: where(p.segments), at: 'key', message: `in ${vid}: ${p.message}` }));
   }
 }
@@ -153,7 +156,7 @@ function variantBound(base: Record<string, BaseStage>, order: string[], cells: M
 }
 
 /** Compile a spec that passed the schema and semantic checks; problems found while expanding are located via `src`. */
-export function compileChecked(spec: PipelineSpec, src: SpecSource, specHash: string): { plan?: Plan; errors: LocatedError[] } {
+export function compileChecked(spec: PipelineSpec, src: SpecSource, specHash: string): { plan?: Plan; errors: LocatedError[]; warnings: LocatedError[] } {
   const base: Record<string, BaseStage> = {};
   for (const [id, st] of Object.entries(spec.stages)) base[id] = { kind: st.kind, needs: st.needs ?? [], params: (st.params ?? {}) as Record<string, unknown> };
   const order = topoOrder(base);
@@ -161,14 +164,16 @@ export function compileChecked(spec: PipelineSpec, src: SpecSource, specHash: st
   for (const id of order) if (spec.stages[id].matrix) cells.set(id, matrixCells(spec.stages[id].matrix as Record<string, JsonValue[]>));
   const bound = variantBound(base, order, cells);
   if (bound.total > MAX_PLAN_STAGES) {
-    return { errors: [locate(src, { segments: bound.at ? ['stages', bound.at, 'matrix'] : ['stages'], at: 'key',
+    return { warnings: [], errors: [locate(src, { segments: bound.at ? ['stages', bound.at, 'matrix'] : ['stages'], at: 'key',
       message: `the matrices would expand to up to ${bound.total} stages, over the limit of ${MAX_PLAN_STAGES}`, hint: 'sweep fewer values, or fewer stages at once' })] };
   }
   const c: Ctx = { spec, src, base, bindings: bindInputs(base).bindings, origins: order.filter((id) => cells.has(id)), cells, variants: new Map(), errors: [] };
   for (const id of order) expandStage(c, id);
   const stages = order.flatMap((id) => (c.variants.get(id) ?? []).map((v) => v.stage));
   duplicateKeys(c, stages);
-  if (c.errors.length) return { errors: c.errors };
-  return { errors: [], plan: { planVersion: 1, name: spec.name, ...(spec.description ? { description: spec.description } : {}),
+  const warnings = c.errors.filter((e) => e.severity === 'warning');
+  const errors = c.errors.filter((e) => e.severity === 'error');
+  if (errors.length) return { errors, warnings };
+  return { errors: [], warnings, plan: { planVersion: 1, name: spec.name, ...(spec.description ? { description: spec.description } : {}),
     specHash, seed: spec.seed ?? 0, maxParallel: spec.maxParallel ?? 4, dataRoot: spec.defaults?.dataRoot ?? 'data', stages } };
 }

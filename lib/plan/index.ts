@@ -33,8 +33,9 @@ export function compilePlan(spec: PipelineSpec, opts: CompileOptions = {}): Comp
   if (errors.length) return { errors, warnings };
   const value = applied.value as unknown as PipelineSpec;
   const compiled = compileChecked(value, src, hashJson(applied.value));
-  if (!compiled.plan) return { errors: split(compiled.errors).errors, warnings };
-  return { plan: compiled.plan, warnings };
+  const all = split([...warnings, ...compiled.warnings]).warnings;
+  if (!compiled.plan) return { errors: split(compiled.errors).errors, warnings: all };
+  return { plan: compiled.plan, warnings: all };
 }
 
 /** Load, check and compile a spec file; throws SpecError (every located problem in `errors`). */

@@ -175,3 +175,15 @@ void test('stages that read user files carry the data root in their params; synt
   assert.deepEqual(stage(init, 'base').inputs, []);
   assert.equal(init.dataRoot, '/srv/data');
 });
+
+void test('a warning caused by one matrix cell is a warning, once, naming the cell', () => {
+  const loaded = loadSpecFile(DEMO);
+  assert.ok('spec' in loaded);
+  const r = compilePlan(loaded.spec, { overrides: ['stages.clgrpo.matrix={iterations: [1, 2]}'] });
+  assert.ok('plan' in r, JSON.stringify('errors' in r ? r.errors : []));
+  assert.equal(r.warnings.length, 1);
+  assert.match(r.warnings[0].message, /in clgrpo\[iterations=1\]: iterations is 1/);
+  const both = compilePlan(loaded.spec, { overrides: ['stages.clgrpo.matrix={clip.high: [0.05, 0.1]}', 'stages.clgrpo.params.iterations=1'] });
+  assert.ok('plan' in both);
+  assert.equal(both.warnings.length, 1);
+});
