@@ -24,9 +24,14 @@ export interface RecordRunInput {
   plan?: Plan;
 }
 
-/** Headline numbers for a reused artifact: its first few metrics. */
+/** Metrics the CLI shows first (lib/cli/progress headline order); they lead a reused stage's summary. */
+const HEADLINE_FIRST = ['loss', 'reward.total', 'reward', 'accuracy', 'keepRate', 'samples'];
+
+/** Headline numbers for a reused artifact: the headline metrics, then others, at most 12. */
 export function summaryOf(manifest: Manifest): Record<string, number | string> {
-  return Object.fromEntries(Object.entries(manifest.metrics ?? {}).slice(0, 4));
+  const m = manifest.metrics ?? {};
+  const keys = [...HEADLINE_FIRST.filter((k) => k in m), ...Object.keys(m).filter((k) => !HEADLINE_FIRST.includes(k))];
+  return Object.fromEntries(keys.slice(0, 12).map((k) => [k, m[k]]));
 }
 
 export function reusedResult(store: ArtifactStore, artifactId: string): StageActivityResult {
