@@ -4,7 +4,7 @@
 // from real YAML specs through the real loader and compiler, on a unique task queue.
 // Exports: tinySpec, compileSpec, spawnWorker, startWorkflowWorker, storeLeftovers, readStepLog.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createActivities } from '../../../activities';
@@ -153,6 +153,15 @@ export function storeLeftovers(root: string): string[] {
   return [...new Set(bad)];
 }
 
+const made: string[] = [];
+process.on('exit', () => {
+  if (process.env.CLGRPO_FAULTS_KEEP) return; // keep the stores for a post-mortem
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A temp dir removed when the test process exits (CLGRPO_FAULTS_KEEP=1 keeps it). */
 export function tempDir(label: string): string {
-  return mkdtempSync(join(tmpdir(), `faults-${label}-`));
+  const d = mkdtempSync(join(tmpdir(), `faults-${label}-`));
+  made.push(d);
+  return d;
 }
