@@ -1,7 +1,10 @@
 // FAULTS.md 1–10 (spec input): each case with its exact error type and location.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadSpecText, type LocatedError } from '../../../lib/spec';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSpecFile, loadSpecText, type LocatedError } from '../../../lib/spec';
 import { SpecError } from '../../../lib/spec/located';
 import { compilePlan } from '../../../lib/plan';
 import { MAX_SPEC_BYTES } from '../../../lib/spec/yaml-safe';
@@ -43,6 +46,15 @@ void test('1. alias bomb: refused from the lexer tokens, before anything is comp
 void test('2. huge file refused before parsing; deep nesting and several documents located', () => {
   const huge = `${OK}description: "${'a'.repeat(1024 * 1024)}"\n`;
   at(errorsOf(huge), 1, 1, new RegExp(`over the ${MAX_SPEC_BYTES}-byte limit`));
+  const dir = mkdtempSync(join(tmpdir(), 'clgrpo-spec-'));
+  try {
+    writeFileSync(join(dir, 'huge.yaml'), huge);
+    const r = loadSpecFile(join(dir, 'huge.yaml'));
+    assert.ok('errors' in r && !r.io, 'an oversized spec is invalid (exit 1), not an I/O error');
+    at(r.errors, 1, 1, /over the 262144-byte limit/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const deep = `${OK}description: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
   assert.ok(errorsOf(deep).some((e) => e.line === 5 && /nesting deeper than/.test(e.message)));
   at(errorsOf(`${OK}---\n${OK}`), 5, 1, /2 YAML documents/);
