@@ -21,12 +21,15 @@ export async function follow(handle: WorkflowHandle, o: FollowOptions = {}): Pro
   let drawn = 0;
   let last: LiveStatus | undefined;
   let failures = 0;
+  let warned = false;
   for (;;) {
     try {
       last = await liveStatus(handle, 5000);
       failures = 0;
     } catch (err) {
-      // A restarting server or a worker between tasks: keep trying for a while.
+      // A restarting server or no worker on the pipeline queue yet: say so once, keep trying a while.
+      if (!warned && !o.quiet) out.write(`waiting: ${(err as Error).message.split('\n')[0]}\n`);
+      warned = true;
       if (++failures > 120) throw err;
     }
     if (last && !o.quiet) {
