@@ -58,7 +58,7 @@ function structural(r: Rng, base: string): string {
       case 3: obj[key] = 'A'.repeat(1000 + r.int(300_000)); break;
       case 4: if (!Array.isArray(parent)) { obj[`${String(key)}x`.replace(/^(.)(.)/, '$2$1')] = obj[key]; delete obj[key]; } break;
       case 5: if (!Array.isArray(parent)) Object.defineProperty(obj, pick(r, ['__proto__', 'constructor', 'prototype']), { value: { polluted: true }, enumerable: true, configurable: true, writable: true }); break;
-      default: obj[key] = pick(r, [{ kind: 'nope' }, '../../etc/passwd', '/abs', 'a\u0000b', 'sk-live-abcdefghijklmnopqrstuvwx', -0, 1.5, [[]], {}]);
+      default: obj[key] = pick<Json>(r, [{ kind: 'nope' }, '../../etc/passwd', '/abs', 'a\u0000b', 'sk-live-abcdefghijklmnopqrstuvwx', -0, 1.5, [[]], {}]);
     }
   }
   return stringify(doc);
