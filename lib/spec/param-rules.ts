@@ -28,7 +28,7 @@ function divisors(n: number): number[] {
   return out;
 }
 
-function grpoRules(raw: O, p: JsonObject): SemProblem[] {
+function grpoRules(p: JsonObject): SemProblem[] {
   const out: SemProblem[] = [];
   const g = num(p.groupSize);
   const prompts = num(p.promptsPerStep);
@@ -57,7 +57,6 @@ function grpoRules(raw: O, p: JsonObject): SemProblem[] {
   names.forEach((n, i) => {
     if (names.indexOf(n) !== i) out.push(problem(['rewards', i], `reward '${String(n)}' is listed twice (items ${names.indexOf(n)} and ${i})`, 'list each reward once; use weight to scale it'));
   });
-  void raw;
   return out;
 }
 
@@ -113,7 +112,7 @@ function cotRules(p: JsonObject): SemProblem[] {
 export function checkParams(kind: SpecKind, raw: O, resolved: JsonObject): SemProblem[] {
   const k = planKind(kind);
   switch (k) {
-    case 'grpo': return grpoRules(raw, resolved);
+    case 'grpo': return grpoRules(resolved);
     case 'dataset': return datasetRules(raw, resolved);
     case 'pretrain': return pretrainRules(raw, resolved);
     case 'sft': return sftRules(raw);

@@ -89,7 +89,7 @@ function translate(e: ErrorObject): SchemaProblem {
     }
     case 'const':
       return { pointer: e.instancePath, at: 'value', message: `must be ${showValue(e.schema)} (${got})`,
-        hint: parent === undefined ? undefined : `this version reads only ${showValue(e.schema)}` };
+        hint: `this version reads only ${showValue(e.schema)}` };
     case 'type': {
       const want = String(p.type).split(',')[0];
       return { pointer: e.instancePath, at: 'value', message: `must be ${TYPE_WORDS[want] ?? want} (got ${typeOf(e.data)} ${showValue(e.data)})`,
