@@ -8,7 +8,8 @@ import { compilePlan, loadAndCompile, type Plan, type PlanStage } from '../../..
 import { parseDuration } from '../../../lib/plan/durations';
 import { SpecError } from '../../../lib/spec/located';
 
-const DEMO = join(__dirname, '..', '..', '..', 'pipelines', 'demo.yaml');
+// The frozen copy of the first demo: pipelines/demo.yaml is tuned by hand, these tests must not move with it.
+const DEMO = join(__dirname, '..', '..', 'fixtures', 'specs', 'good', 'golden.yaml');
 
 function demo(set: string[] = []): Plan {
   return loadAndCompile(DEMO, { set });

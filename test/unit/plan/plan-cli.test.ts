@@ -27,7 +27,7 @@ async function capture(fn: () => Promise<number>): Promise<{ code: number; out: 
 
 void test('plan --json: stages in order with keys, and the decisions of the injected decider', async () => {
   const decide: DecideFn = (s) => (s.id === 'data' ? { action: 'reuse', reason: 'artifact exists', artifactId: 'abc' } : { action: 'run', reason: 'new key' });
-  const r = await capture(() => runWith([join(ROOT, 'pipelines', 'demo.yaml'), '--json', '--set', 'stages.grpo_fmt.params.steps=6'], decide));
+  const r = await capture(() => runWith([join(ROOT, 'test', 'fixtures', 'specs', 'good', 'golden.yaml'), '--json', '--set', 'stages.grpo_fmt.params.steps=6'], decide));
   assert.equal(r.code, 0, r.err);
   const out = JSON.parse(r.out) as { plan: Plan; decisions: { id: string; action: string; reason: string; artifactId?: string }[] };
   assert.equal(out.plan.stages.length, 9);
@@ -51,7 +51,7 @@ void test('plan table and exit codes', async () => {
 });
 
 void test('validate --json lists warnings beside errors', async () => {
-  const r = await capture(() => validate([join(ROOT, 'pipelines', 'demo.yaml'), '--json', '--set', 'stages.clgrpo.params.iterations=1']));
+  const r = await capture(() => validate([join(ROOT, 'test', 'fixtures', 'specs', 'good', 'golden.yaml'), '--json', '--set', 'stages.clgrpo.params.iterations=1']));
   assert.equal(r.code, 0);
   const out = JSON.parse(r.out) as { valid: boolean; errors: unknown[]; warnings: { path: string; message: string }[] };
   assert.equal(out.valid, true);
