@@ -46,6 +46,8 @@ export interface CrashLoopReport {
   repeatedCompletions: number;
   lostCompletions: number;
   identicalArtifacts: boolean;
+  /** The uninterrupted run's file digests per stage (for other tests of the same plan). */
+  reference: Record<string, Record<string, string>>;
   leftovers: number;
   referenceWallMs: number;
   perRun: RunReport[];
@@ -107,7 +109,7 @@ async function busyWorker(h: WorkflowHandle, pool: Map<string, ChildWorker>): Pr
  * Each kill waits until a stage activity runs on a live worker (Temporal names the worker), lets it
  * run a seeded random delay, SIGKILLs that worker and starts a replacement at once.
  */
-async function runOnce(s: TestServer, root: string, queue: string, wfId: string, o: CrashLoopOptions, killBudget: number, next: () => number): Promise<{ result: PipelineResult; report: RunReport }> {
+export async function runOnce(s: TestServer, root: string, queue: string, wfId: string, o: CrashLoopOptions, killBudget: number, next: () => number): Promise<{ result: PipelineResult; report: RunReport }> {
   const plan = compileSpec(tinySpec({ queue }));
   const wf = await startWorkflowWorker(s, `${queue}-wf`, root);
   const stepLog = join(root, '..', `${wfId}.steps.jsonl`);
@@ -170,7 +172,7 @@ export async function crashLoop(s: TestServer, o: CrashLoopOptions): Promise<Cra
   const stageIds = ref.result.status.stages.map((x) => x.id);
   const report: CrashLoopReport = {
     seed: o.seed, kills: 0, killsSurvived: 0, runs: 0, runsCompleted: 0, totalRepeatedSteps: 0, repeatedCompletions: 0,
-    lostCompletions: 0, identicalArtifacts: true, leftovers: 0, referenceWallMs, perRun: [],
+    lostCompletions: 0, identicalArtifacts: true, leftovers: 0, referenceWallMs, perRun: [], reference: refDigests,
   };
   for (const p of storeProblems(refRoot, stageIds)) o.log?.(`reference run: ${p}`);
   while (report.kills < o.kills) {
