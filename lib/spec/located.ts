@@ -59,6 +59,11 @@ export function looksLikeSecret(s: string): boolean {
   return SECRET_PATTERNS.some((re) => re.test(s));
 }
 
+/** A name (key, stage id) as shown in a message: long ones are cut so a pasted blob cannot flood the output. */
+export function shortName(s: string): string {
+  return s.length > 64 ? `${s.slice(0, 61)}...` : s;
+}
+
 /** A value as shown in a message: short, JSON-ish, secrets redacted. */
 export function showValue(v: unknown): string {
   if (typeof v === 'string') {

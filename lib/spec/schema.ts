@@ -4,7 +4,7 @@
 // the noise ajv adds around if/then and anyOf is folded away.
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import schemaJson from '../../schemas/pipeline.v1.schema.json';
-import { showValue } from './located';
+import { shortName, showValue } from './located';
 import { suggestion } from './suggest';
 
 export const PIPELINE_SCHEMA = schemaJson as Record<string, unknown>;
@@ -70,7 +70,7 @@ function translate(e: ErrorObject): SchemaProblem {
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
       const allowed = Object.keys((parent.properties ?? {}) as S);
-      return { pointer: `${e.instancePath}/${escapeSeg(key)}`, at: 'key', message: `unknown key '${key}'`, hint: suggestion(key, allowed) };
+      return { pointer: `${e.instancePath}/${escapeSeg(key)}`, at: 'key', message: `unknown key '${shortName(key)}'`, hint: suggestion(key, allowed) };
     }
     case 'required': {
       const key = String(p.missingProperty);
@@ -104,7 +104,7 @@ function translate(e: ErrorObject): SchemaProblem {
       return { pointer: e.instancePath, at: 'value', message: `must match ${String(p.pattern)} (${got})`, hint: patternHint(e.instancePath) };
     case 'propertyNames':
       return { pointer: `${e.instancePath}/${escapeSeg(String(p.propertyName))}`, at: 'key',
-        message: `invalid name '${String(p.propertyName)}'`, hint: nameHint(e.instancePath) };
+        message: `invalid name '${shortName(String(p.propertyName))}'`, hint: nameHint(e.instancePath) };
     case 'maxLength': case 'minLength':
       return { pointer: e.instancePath, at: 'value', message: `must be ${e.keyword === 'maxLength' ? 'at most' : 'at least'} ${String(p.limit)} characters long (got ${String(typeof e.data === 'string' ? e.data.length : '?')})` };
     case 'maxItems': case 'minItems':

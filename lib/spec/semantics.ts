@@ -7,7 +7,7 @@ import { bindInputs, type BaseStage } from '../plan/bind';
 import { paramPathProblem, resolveParams } from '../plan/defaults';
 import type { SpecKind } from '../plan/kinds';
 import type { JsonObject } from '../canonical';
-import { looksLikeSecret } from './located';
+import { looksLikeSecret, shortName } from './located';
 import { suggestion } from './suggest';
 import { checkParams } from './param-rules';
 
@@ -46,7 +46,7 @@ function checkNeeds(stages: O, ids: string[]): SemProblem[] {
     if (!isObj(st) || !Array.isArray(st.needs)) continue;
     st.needs.forEach((n, i) => {
       if (typeof n === 'string' && !ids.includes(n)) {
-        out.push(err(['stages', id, 'needs', i], `needs '${n}', but there is no stage '${n}'`, suggestion(n, ids, 'stages')));
+        out.push(err(['stages', id, 'needs', i], `needs '${shortName(n)}', but there is no stage '${shortName(n)}'`, suggestion(n, ids, 'stages')));
       }
     });
   }

@@ -37,13 +37,18 @@ function synonym(word: string, candidates: readonly string[]): string | undefine
   return undefined;
 }
 
+/** Names are short; a longer "word" (a pasted value) gets no suggestion, so the O(n·m) distance stays cheap. */
+export const MAX_SUGGEST_LENGTH = 64;
+
 /** The closest candidate within a distance that scales with the word's length, or undefined. */
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  if (word.length > MAX_SUGGEST_LENGTH) return undefined;
   const syn = synonym(word, candidates);
   if (syn !== undefined) return syn;
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
+    if (c.length > MAX_SUGGEST_LENGTH) continue;
     const d = Math.min(editDistance(word, c), editDistance(squash(word), squash(c)));
     if (d < bestD) { best = c; bestD = d; }
   }
@@ -53,7 +58,7 @@ export function nearest(word: string, candidates: readonly string[]): string | u
 
 /** "did you mean 'x'? allowed: a, b, c" (the list capped so a message stays one line). */
 export function suggestion(word: string, candidates: readonly string[], what = 'allowed'): string {
-  const near = nearest(word, candidates);
+  const near = nearest(word, candidates); // undefined for over-long words
   const list = candidates.length > 24 ? `${candidates.slice(0, 24).join(', ')}, ...` : candidates.join(', ');
   return `${near !== undefined ? `did you mean '${near}'? ` : ''}${what}: ${list}`;
 }

@@ -57,3 +57,9 @@ void test('argv parser: repeated --set, --json, --help, unknown flags and arity'
   const many = parseArgv(['a', 'b'], def);
   assert.ok(!many.ok && many.exitCode === 2);
 });
+
+void test('over-long words get no suggestion and cost nothing', () => {
+  const t0 = performance.now();
+  assert.equal(nearest('A'.repeat(250_000), ['dataset', 'pretrain']), undefined);
+  assert.ok(performance.now() - t0 < 50);
+});
