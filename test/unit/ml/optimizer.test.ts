@@ -13,17 +13,17 @@ test('AdamW matches two hand-computed steps, with decay on matrices only', () =>
   const opt = new AdamW({ beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1 });
   const w = tf.variable(tf.tensor2d([[1, -2]]));
   const g = tf.variable(tf.tensor1d([3]));
-  const params = new Map([['w', w], ['g', g]]);
+  const params = new Map<string, tf.Variable>([['w', w], ['g', g]]);
   const lr = 0.01;
   // Step 1: m = 0.1·grad, v = 0.01·grad²; m̂ = grad, v̂ = grad² → update = sign(grad) (up to eps).
-  opt.apply(params, new Map([['w', tf.tensor2d([[0.5, -1]])], ['g', tf.tensor1d([2])]]), lr);
+  opt.apply(params, new Map<string, tf.Tensor>([['w', tf.tensor2d([[0.5, -1]])], ['g', tf.tensor1d([2])]]), lr);
   let ws = w.dataSync();
   near(ws[0], 1 * (1 - lr * 0.1) - lr * 1);
   near(ws[1], -2 * (1 - lr * 0.1) + lr * 1);
   near(g.dataSync()[0], 3 - lr * 1); // rank 1: no decay
   // Step 2 with grad 0.25 for w[0]: m = 0.9·0.05 + 0.1·0.25 = 0.07; v = 0.99·0.0025 + 0.01·0.0625 = 0.003100
   const w0 = ws[0];
-  opt.apply(params, new Map([['w', tf.tensor2d([[0.25, 0]])], ['g', tf.tensor1d([0])]]), lr);
+  opt.apply(params, new Map<string, tf.Tensor>([['w', tf.tensor2d([[0.25, 0]])], ['g', tf.tensor1d([0])]]), lr);
   ws = w.dataSync();
   const mhat = 0.07 / (1 - 0.81);
   const vhat = 0.0031 / (1 - 0.9801);
