@@ -6,7 +6,10 @@ import { consoleLog, shutdownOnSignals, startWorker } from '../../worker';
 import type { Plan } from '../plan/types';
 import { readRun, startRunRecord } from '../store';
 import { workflowUrl } from '../temporal/connection';
-import { liveStatus, startPipeline, type LiveStatus } from '../temporal/pipeline-client';
+import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { ClgrpoError } from '../errors';
+import { startPipeline, type LiveStatus } from '../temporal/pipeline-client';
+import { fromRecord } from './status';
 import { PIPELINE_TASK_QUEUE } from '../../workflows/names';
 import { connect, reportError, type Ctx } from './common';
 import { follow } from './follow';
@@ -27,42 +30,57 @@ export async function execute(ctx: Ctx, plan: Plan, o: ExecuteOptions): Promise<
   if (!c) return 2;
   const log = consoleLog('[worker]');
   const queues = [...new Set(plan.stages.map((s) => s.queue))];
-  const worker = o.noWorker || o.detach ? undefined : await startWorker({ endpoint: c.endpoint, env: ctx.env, queues, concurrency: o.concurrency ?? 1, log, shutdownGraceMs: 30_000 });
-  const stopWorker = async (): Promise<void> => {
-    if (!worker) return;
-    worker.shutdown();
-    await worker.done;
-  };
+  const say = o.json ? (m: string) => console.error(m) : (m: string) => console.log(m);
+  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
   try {
-    let handle;
+    let handle: WorkflowHandle;
+    let runId: string;
     try {
-      handle = await startPipeline(c.client, plan, { workflowId: o.workflowId, taskQueue: PIPELINE_TASK_QUEUE, searchAttributes: !c.endpoint.external || ctx.env.CLGRPO_SEARCH_ATTRIBUTES !== '0' });
+      const h = await startPipeline(c.client, plan, { workflowId: o.workflowId, taskQueue: PIPELINE_TASK_QUEUE, searchAttributes: !c.endpoint.external || ctx.env.CLGRPO_SEARCH_ATTRIBUTES !== '0' });
+      handle = h;
+      runId = h.firstExecutionRunId;
+      startRunRecord(ctx.store, o.workflowId, plan, runId);
+      say(`${o.verb === 'resume' ? 'resumed' : 'started'} run ${o.workflowId} (${plan.stages.length} stages, pipeline ${plan.name}, spec ${plan.specHash.slice(0, 12)})`);
     } catch (err) {
-      return reportError(o.verb, err);
+      // `resume` of a run that is still open (its CLI or worker died) attaches to it instead.
+      if (o.verb !== 'resume' || !(err instanceof ClgrpoError && err.cause instanceof WorkflowExecutionAlreadyStartedError)) return reportError(o.verb, err);
+      handle = c.client.workflow.getHandle(o.workflowId);
+      runId = (await handle.describe()).runId;
+      say(`run ${o.workflowId} is still open: attaching${o.noWorker || o.detach ? '' : ' a local worker'} and following it`);
     }
-    startRunRecord(ctx.store, o.workflowId, plan, handle.firstExecutionRunId);
-    const url = workflowUrl(c.endpoint, o.workflowId, handle.firstExecutionRunId);
-    const say = o.json ? (m: string) => console.error(m) : (m: string) => console.log(m);
-    say(`${o.verb === 'resume' ? 'resumed' : 'started'} run ${o.workflowId} (${plan.stages.length} stages, pipeline ${plan.name}, spec ${plan.specHash.slice(0, 12)})`);
+    const url = workflowUrl(c.endpoint, o.workflowId, runId);
     if (url) say(`Temporal Web UI: ${url}`);
     if (o.detach) {
       say(`detached: follow with 'clgrpo watch ${o.workflowId}'; a worker must serve queues ${[PIPELINE_TASK_QUEUE, ...queues].join(', ')} ('clgrpo worker --queues ${queues.join(',')}')`);
       return 0;
     }
-    if (worker) shutdownOnSignals({ shutdown: () => { say(`stopping the local worker; the run stays open: 'clgrpo resume ${o.workflowId}' or start 'clgrpo worker'`); worker.shutdown(); } }, log);
-    const final = await followUntilDone(handle, worker?.done, o.json);
+    if (!o.noWorker) {
+      const w = await startWorker({ endpoint: c.endpoint, env: ctx.env, queues, concurrency: o.concurrency ?? 1, log, shutdownGraceMs: 30_000 });
+      worker = w;
+      shutdownOnSignals({ shutdown: () => { say(`stopping the local worker; the run stays open: 'clgrpo resume ${o.workflowId}' or start 'clgrpo worker'`); w.shutdown(); } }, log);
+    }
+    const final = await followUntilDone(handle, worker?.done, o.json, () => recordStatus(ctx, o.workflowId));
     return finish(ctx, final, o);
   } finally {
-    await stopWorker();
+    if (worker) {
+      worker.shutdown();
+      await worker.done;
+    }
     await c.connection.close();
   }
 }
 
-async function followUntilDone(handle: Parameters<typeof liveStatus>[0], workerDone: Promise<void> | undefined, quiet?: boolean): Promise<LiveStatus> {
+/** The run record as a status (closed runs whose query no worker can answer). */
+export function recordStatus(ctx: Ctx, workflowId: string): LiveStatus | undefined {
+  const rec = readRun(ctx.store, workflowId);
+  return rec ? fromRecord(rec) : undefined;
+}
+
+async function followUntilDone(handle: WorkflowHandle, workerDone: Promise<void> | undefined, quiet: boolean | undefined, fallback: () => LiveStatus | undefined): Promise<LiveStatus> {
   const ac = new AbortController();
   // When the in-process worker stops (Ctrl-C), stop following: nobody will make progress here.
   void workerDone?.then(() => ac.abort(), () => ac.abort());
-  return follow(handle, { quiet, signal: ac.signal });
+  return follow(handle, { quiet, signal: ac.signal, fallback });
 }
 
 export function finish(ctx: Ctx, final: LiveStatus, o: { json?: boolean; workflowId: string }): number {

@@ -11,6 +11,8 @@ export interface FollowOptions {
   out?: NodeJS.WriteStream;
   /** Stop following (the run goes on). */
   signal?: AbortSignal;
+  /** Status of a closed run whose query nobody answers (no worker): the run record. */
+  fallback?: () => LiveStatus | undefined;
 }
 
 export async function follow(handle: WorkflowHandle, o: FollowOptions = {}): Promise<LiveStatus> {
@@ -30,6 +32,9 @@ export async function follow(handle: WorkflowHandle, o: FollowOptions = {}): Pro
       // A restarting server or no worker on the pipeline queue yet: say so once, keep trying a while.
       if (!warned && !o.quiet) out.write(`waiting: ${(err as Error).message.split('\n')[0]}\n`);
       warned = true;
+      const closed = await handle.describe().then((d) => d.status.name !== 'RUNNING', () => false);
+      const fb = closed ? o.fallback?.() : undefined;
+      if (fb && fb.state !== 'running') return fb;
       if (++failures > 120) throw err;
     }
     if (last && !o.quiet) {

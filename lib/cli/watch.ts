@@ -1,7 +1,7 @@
 // `clgrpo watch <run>`: follow a run started elsewhere (or detached) until it ends.
 import type { CommandDef } from './args';
 import { connect, context, parse } from './common';
-import { finish } from './execute';
+import { finish, recordStatus } from './execute';
 import { follow } from './follow';
 
 export const WATCH: CommandDef = {
@@ -21,7 +21,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const final = await follow(c.client.workflow.getHandle(a.positionals[0]), { quiet: Boolean(a.values.json) });
+    const final = await follow(c.client.workflow.getHandle(a.positionals[0]), { quiet: Boolean(a.values.json), fallback: () => recordStatus(ctx, a.positionals[0]) });
     return finish(ctx, final, { json: Boolean(a.values.json), workflowId: a.positionals[0] });
   } finally {
     await c.connection.close();

@@ -71,3 +71,28 @@ test('a spec error exits 1 without starting anything; unknown run exits 2', () =
   assert.match(r.err, /bad\.yaml:4/);
   assert.equal(clgrpo('lineage', 'no-such-run').code, 2);
 });
+
+test('--detach returns at once; a second start of the same name is refused; cancel and watch end it', () => {
+  const d = clgrpo('run', SPEC, '--name', 'e2e-detached', '--detach', '--set', 'seed=99');
+  assert.equal(d.code, 0, d.out + d.err);
+  assert.match(d.out, /detached: follow with 'clgrpo watch e2e-detached'/);
+  const dup = clgrpo('run', SPEC, '--name', 'e2e-detached', '--no-worker', '--set', 'seed=99');
+  assert.equal(dup.code, 2, dup.out + dup.err);
+  assert.match(dup.err, /a run named 'e2e-detached' is already running/);
+  const c = clgrpo('cancel', 'e2e-detached');
+  assert.equal(c.code, 0, c.out + c.err);
+  assert.match(c.out, /cancellation requested for e2e-detached/);
+  // No worker has touched it yet: `resume` of an open run attaches a worker, which carries out the cancel.
+  const again = clgrpo('resume', 'e2e-detached');
+  assert.equal(again.code, 1, again.out + again.err);
+  assert.match(again.out, /run e2e-detached is still open: attaching a local worker/);
+  assert.match(again.out, /run e2e-detached: cancelled/);
+  // Without any worker, watch answers from the run record the workflow wrote.
+  const w = clgrpo('watch', 'e2e-detached', '--json');
+  assert.equal(w.code, 1, w.err);
+  assert.equal(JSON.parse(w.out).state, 'cancelled', w.out + w.err);
+  // A later resume is a new execution that runs every stage.
+  const done = clgrpo('resume', 'e2e-detached', '--json');
+  assert.equal(done.code, 0, done.err);
+  assert.equal(JSON.parse(done.out).state, 'succeeded');
+});
