@@ -25,6 +25,11 @@ function input(key = KEY): StageActivityInput {
   };
 }
 
+/** MockActivityEnvironment.run infers `unknown`; keep the activity's own result type. */
+function runIn<A extends unknown[], R>(env: MockActivityEnvironment, fn: (...a: A) => Promise<R>, ...args: A): Promise<R> {
+  return env.run(fn, ...args) as Promise<R>;
+}
+
 function setup(impl: StageImplementation, env: Record<string, string> = {}) {
   const store = new ArtifactStore(mkdtempSync(join(tmpdir(), 'clgrpo-act-')));
   return { store, acts: createActivities({ store, log, env, stages: { dataset: impl } }) };
@@ -36,7 +41,7 @@ test('publishes the staged output with run, stage, attempt, params, code version
     return { kind: 'dataset', metrics: { samples: 3 }, lineage: { backend: 'cpu' }, summary: { samples: 3 } };
   });
   const env = new MockActivityEnvironment({ attempt: 2 });
-  const r = await env.run(acts.runDatasetStage, input());
+  const r = await runIn(env, acts.runDatasetStage, input());
   assert.deepEqual({ ...r, artifactId: undefined }, { artifactId: undefined, kind: 'dataset', reused: false, summary: { samples: 3 }, attempt: 2 });
   const m = store.readManifest(r.artifactId);
   assert.equal(m.producer.attempt, 2);
@@ -48,7 +53,7 @@ test('publishes the staged output with run, stage, attempt, params, code version
   assert.match(m.codeVersion.commit, /^([0-9a-f]{40}|unknown)$/);
   assert.deepEqual(m.files.map((f) => f.path), ['meta.json']);
   assert.equal(store.lookupKey(KEY), r.artifactId);
-  const lookup = await new MockActivityEnvironment().run(acts.lookupStageArtifact, { stageKey: KEY, stageId: 'data' });
+  const lookup = await runIn(new MockActivityEnvironment(), acts.lookupStageArtifact, { stageKey: KEY, stageId: 'data' });
   assert.equal(lookup?.artifactId, r.artifactId);
   assert.equal(lookup?.reused, true);
 });
@@ -60,8 +65,8 @@ test('a key already published returns that artifact without running the stage', 
     writeFileSync(join(ctx.outDir, 'f'), 'x');
     return { kind: 'dataset', metrics: {} };
   });
-  const first = await new MockActivityEnvironment().run(acts.runDatasetStage, input());
-  const again = await new MockActivityEnvironment({ attempt: 3 }).run(acts.runDatasetStage, input());
+  const first = await runIn(new MockActivityEnvironment(), acts.runDatasetStage, input());
+  const again = await runIn(new MockActivityEnvironment({ attempt: 3 }), acts.runDatasetStage, input());
   assert.equal(calls, 1);
   assert.equal(again.artifactId, first.artifactId);
   assert.equal(again.reused, true);
@@ -76,7 +81,7 @@ test('errors become ApplicationFailures with the catalogue type, retryability, a
   ];
   for (const [impl, type, nonRetryable] of cases) {
     const { store, acts } = setup(impl, { TEACHER_KEY: secret });
-    const err = await new MockActivityEnvironment().run(acts.runDatasetStage, input()).then(() => undefined, (e: unknown) => e);
+    const err = await runIn(new MockActivityEnvironment(), acts.runDatasetStage, input()).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof ApplicationFailure, String(err));
     assert.equal(err.type, type);
     assert.equal(Boolean(err.nonRetryable), nonRetryable);
@@ -96,7 +101,7 @@ test('heartbeats are throttled, keep the newest details, and the previous attemp
   }, { API_TOKEN: 'tok-abcdefgh12345' });
   const env = new MockActivityEnvironment({ heartbeatDetails: { step: 5, total: 10 } });
   env.on('heartbeat', (d: ProgressDetails) => sent.push(d));
-  await env.run(acts.runDatasetStage, input());
+  await runIn(env, acts.runDatasetStage, input());
   assert.deepEqual(sent.map((d) => d.step), [0, 4], 'first immediately, the newest flushed at the end');
   assert.ok(sent.every((d) => !String(d.phase).includes('tok-abcdefgh12345')));
 });
@@ -121,7 +126,7 @@ test('cancellation stops the stage, keeps its work dir and publishes nothing', a
     return { kind: 'dataset', metrics: {} };
   });
   const env = new MockActivityEnvironment();
-  const p = env.run(acts.runDatasetStage, input());
+  const p = runIn(env, acts.runDatasetStage, input());
   setTimeout(() => env.cancel(), 50);
   await assert.rejects(p);
   assert.equal(store.lookupKey(KEY), undefined);
