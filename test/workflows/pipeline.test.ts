@@ -30,7 +30,7 @@ test('stages run in DAG order, in parallel up to maxParallel', async () => {
   const log: string[] = [];
   let active = 0;
   let peak = 0;
-  const w = await startTestWorker(s, q, { dataset: tinyStage({ sleepMs: 300, onStart: (id) => { log.push(`start:${id}`); peak = Math.max(peak, ++active); }, onEnd: (id) => { active--; log.push(`end:${id}`); } }) });
+  const w = await startTestWorker(s, q, { dataset: tinyStage({ sleepMs: 1200, onStart: (id) => { log.push(`start:${id}`); peak = Math.max(peak, ++active); }, onEnd: (id) => { active--; log.push(`end:${id}`); } }) });
   try {
     const plan = makePlan('dag', q, [{ id: 'a' }, { id: 'b', needs: ['a'] }, { id: 'c', needs: ['a'] }, { id: 'd', needs: ['a'] }, { id: 'e', needs: ['b', 'c', 'd'] }], { maxParallel: 2 });
     const h = await startPipeline(s.client, plan, { workflowId: `dag-${q}`, taskQueue: q, searchAttributes: true });
