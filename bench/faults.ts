@@ -20,7 +20,7 @@ async function main(): Promise<void> {
       bench: 'crash-loop', date: new Date().toISOString(), seed, kills: r.kills, killsSurvived: r.killsSurvived,
       runs: r.runs, runsCompleted: r.runsCompleted, totalRepeatedSteps: r.totalRepeatedSteps,
       repeatedStepsPerKill: r.kills ? Number((r.totalRepeatedSteps / r.kills).toFixed(2)) : 0,
-      repeatedCompletions: r.repeatedCompletions, lostCompletions: r.lostCompletions, identicalArtifacts: r.identicalArtifacts,
+      repeatedCompletions: r.repeatedCompletions, lostCompletions: r.lostCompletions, recoveredCompletions: r.recoveredCompletions, identicalArtifacts: r.identicalArtifacts,
       leftovers: r.leftovers, problems: r.perRun.flatMap((x) => x.problems),
       referenceWallMs: r.referenceWallMs, medianRunWallMs: runWalls[runWalls.length >> 1] ?? 0, totalWallMs: Date.now() - t0,
       killedIn: r.perRun.reduce<Record<string, number>>((acc, x) => {

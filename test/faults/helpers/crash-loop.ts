@@ -45,6 +45,8 @@ export interface CrashLoopReport {
   totalRepeatedSteps: number;
   repeatedCompletions: number;
   lostCompletions: number;
+  /** Stages whose completion was lost to a kill and recovered from the store by the retry. */
+  recoveredCompletions: number;
   identicalArtifacts: boolean;
   /** The uninterrupted run's file digests per stage (for other tests of the same plan). */
   reference: Record<string, Record<string, string>>;
@@ -172,7 +174,7 @@ export async function crashLoop(s: TestServer, o: CrashLoopOptions): Promise<Cra
   const stageIds = ref.result.status.stages.map((x) => x.id);
   const report: CrashLoopReport = {
     seed: o.seed, kills: 0, killsSurvived: 0, runs: 0, runsCompleted: 0, totalRepeatedSteps: 0, repeatedCompletions: 0,
-    lostCompletions: 0, identicalArtifacts: true, leftovers: 0, referenceWallMs, perRun: [], reference: refDigests,
+    lostCompletions: 0, recoveredCompletions: 0, identicalArtifacts: true, leftovers: 0, referenceWallMs, perRun: [], reference: refDigests,
   };
   for (const p of storeProblems(refRoot, stageIds)) o.log?.(`reference run: ${p}`);
   while (report.kills < o.kills) {
@@ -189,7 +191,10 @@ export async function crashLoop(s: TestServer, o: CrashLoopOptions): Promise<Cra
     r.problems = storeProblems(root, stageIds);
     const artifacts = new ArtifactStore(root).listArtifacts().length;
     report.repeatedCompletions += Math.max(0, artifacts - stageIds.length);
-    report.lostCompletions += Math.max(0, stageIds.length - result.status.stages.filter((x) => x.state === 'succeeded').length);
+    // A kill after publish but before the activity completed is retried and finds its own artifact
+    // (state 'reused'): a completion recovered, not lost. Lost = a stage that did not end done.
+    report.lostCompletions += result.status.stages.filter((x) => x.state !== 'succeeded' && x.state !== 'reused').length;
+    report.recoveredCompletions += result.status.stages.filter((x) => x.state === 'reused').length;
     report.leftovers += r.problems.filter((p) => p.startsWith('leftover')).length;
     const digests = artifactDigests(root, result);
     for (const id of stageIds) {
