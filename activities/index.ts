@@ -1,18 +1,22 @@
 // createActivities(deps): every activity the worker registers, built from injected dependencies
 // (store, logger, environment, and optionally the stage implementations, which tests inject).
-// The per-kind wrapper makes stages idempotent by stage key, builds the StageContext, publishes the
-// output atomically and turns errors into typed ApplicationFailures.
+// The per-kind wrapper makes stages idempotent by stage key, builds the StageContext, runs the stage
+// (registry implementations in a worker thread by default, see thread-runner.ts; injected ones
+// inline, since functions cannot cross threads), publishes the output atomically and turns errors
+// into typed ApplicationFailures.
 import { Context } from '@temporalio/activity';
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { StageKind } from '../lib/plan/types';
-import { STAGE_KINDS } from '../lib/plan/types';
 import { ClgrpoError, ErrorType } from '../lib/errors';
 import { codeVersion, type ArtifactStore } from '../lib/store';
 import { buildStageContext } from './context';
 import { redactSecrets, toApplicationFailure } from './failures';
 import { STORE_ACTIVITY_NAMES, lookupStageArtifact, recordRunResult, resolveInputs, reusedResult, type LookupInput, type RecordRunInput } from './store';
+import { availableStageKinds, loadStageImplementation } from './registry';
+import { runStageInThread, stageIsolation, type StageIsolation } from './thread-runner';
 import { ACTIVITY_NAMES, type Logger, type StageActivityInput, type StageActivityResult, type StageImplementation, type StageOutput } from './types';
+
+export { availableStageKinds, loadStageImplementation } from './registry';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -22,6 +26,13 @@ export interface ActivityDeps {
   env: Env;
   /** Stage implementations by kind; missing kinds are loaded from activities/<kind>.ts. */
   stages?: Partial<Record<StageKind, StageImplementation>>;
+  /**
+   * Where registry implementations run: 'thread' (default: a worker thread per stage attempt) or
+   * 'inline' (the worker's main thread). CLGRPO_STAGE_ISOLATION in `env` overrides it.
+   */
+  isolation?: StageIsolation;
+  /** Thread mode: how long a cancelled stage gets to checkpoint before its thread is terminated. */
+  abortGraceMs?: number;
 }
 
 /** The stage result plus the attempt that produced it (for the run record). */
@@ -29,32 +40,20 @@ export interface StageRunResult extends StageActivityResult {
   attempt: number;
 }
 
-/** Stage kinds whose implementation file exists in this build. */
-export function availableStageKinds(dir = __dirname): StageKind[] {
-  return STAGE_KINDS.filter((k) => existsSync(join(dir, `${k}.ts`)) || existsSync(join(dir, `${k}.js`)));
-}
-
-/** Loads `activities/<kind>.ts` and takes `run<Kind>Stage` or its default export. */
-export async function loadStageImplementation(kind: StageKind): Promise<StageImplementation> {
-  if (!availableStageKinds().includes(kind)) {
-    throw new ClgrpoError(ErrorType.Config, `stage kind '${kind}' is not available in this build (no activities/${kind}.ts)`);
-  }
-  // require, not import(): under bin/clgrpo.js tsx hooks CommonJS only (see cli.ts).
-  const mod = require(`./${kind}`) as Record<string, unknown>;
-  const name = `run${kind[0].toUpperCase()}${kind.slice(1)}Stage`;
-  const impl = mod[name] ?? mod.default;
-  if (typeof impl !== 'function') {
-    throw new ClgrpoError(ErrorType.Config, `activities/${kind}.ts exports neither '${name}' nor a default StageImplementation`);
-  }
-  return impl as StageImplementation;
-}
-
 export function createActivities(deps: ActivityDeps) {
   const { store, log, env } = deps;
   const cache = new Map<StageKind, Promise<StageImplementation>>();
-  const implFor = (kind: StageKind): Promise<StageImplementation> => {
+  const isolation = stageIsolation(env, deps.isolation);
+  const implFor = async (kind: StageKind): Promise<StageImplementation> => {
     const injected = deps.stages?.[kind];
-    if (injected) return Promise.resolve(injected);
+    if (injected) return injected;
+    if (isolation === 'thread') {
+      // Fail before staging anything when the kind is missing, as inline loading does.
+      if (!availableStageKinds().includes(kind)) {
+        throw new ClgrpoError(ErrorType.Config, `stage kind '${kind}' is not available in this build (no activities/${kind}.ts)`);
+      }
+      return (ctx) => runStageInThread(kind, ctx, { abortGraceMs: deps.abortGraceMs });
+    }
     if (!cache.has(kind)) cache.set(kind, loadStageImplementation(kind));
     return cache.get(kind) as Promise<StageImplementation>;
   };

@@ -6,6 +6,7 @@ import { consoleLog, shutdownOnSignals, startWorker } from '../../worker';
 import type { Plan } from '../plan/types';
 import { readRun, startRunRecord } from '../store';
 import { workflowUrl } from '../temporal/connection';
+import { defaultStageConcurrency } from '../../activities/thread-runner';
 import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { ClgrpoError } from '../errors';
 import { startPipeline, type LiveStatus } from '../temporal/pipeline-client';
@@ -55,7 +56,7 @@ export async function execute(ctx: Ctx, plan: Plan, o: ExecuteOptions): Promise<
       return 0;
     }
     if (!o.noWorker) {
-      const w = await startWorker({ endpoint: c.endpoint, env: ctx.env, queues, concurrency: o.concurrency ?? 1, log, shutdownGraceMs: 30_000 });
+      const w = await startWorker({ endpoint: c.endpoint, env: ctx.env, queues, concurrency: o.concurrency ?? defaultStageConcurrency(ctx.env, plan.maxParallel), log, shutdownGraceMs: 30_000 });
       worker = w;
       shutdownOnSignals({ shutdown: () => { say(`stopping the local worker; the run stays open: 'clgrpo resume ${o.workflowId}' or start 'clgrpo worker'`); w.shutdown(); } }, log);
     }

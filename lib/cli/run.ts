@@ -15,7 +15,7 @@ export const RUN: CommandDef = {
     name: { type: 'string', value: 'run', description: 'run name = workflow id (default <pipeline>-<spec hash 8>-<UTC time>)' },
     detach: { type: 'boolean', description: 'start the run and return; workers elsewhere do the work' },
     'no-worker': { type: 'boolean', description: 'do not start a local worker (one runs elsewhere)' },
-    concurrency: { type: 'string', value: 'N', description: 'stages the local worker runs at once per queue (default 1)' },
+    concurrency: { type: 'string', value: 'N', description: 'stages the local worker runs at once per queue (default: cores, at most the plan\'s maxParallel; 1 with CLGRPO_STAGE_ISOLATION=inline)' },
     json: { type: 'boolean', description: 'print the final status as JSON (progress goes nowhere)' },
   },
 };

@@ -1,5 +1,6 @@
 // `clgrpo worker [--queues cpu,gpu] [--concurrency N] [--no-workflows]`: a long-running worker on
 // this machine against TEMPORAL_ADDRESS (or the embedded server) and the store at CLGRPO_HOME.
+import { defaultStageConcurrency } from '../../activities/thread-runner';
 import { consoleLog, describeBackend, shutdownOnSignals, startWorker } from '../../worker';
 import type { CommandDef } from './args';
 import { connect, context, parse } from './common';
@@ -10,7 +11,7 @@ export const WORKER: CommandDef = {
   positionals: [],
   flags: {
     queues: { type: 'string', value: 'a,b', description: 'stage task queues to serve (default cpu,gpu)' },
-    concurrency: { type: 'string', value: 'N', description: 'stage activities run at once per queue (default 1)' },
+    concurrency: { type: 'string', value: 'N', description: 'stage activities run at once per queue (default: number of cores, each stage in its own thread; 1 with CLGRPO_STAGE_ISOLATION=inline)' },
     'no-workflows': { type: 'boolean', description: 'do not poll the pipeline workflow queue (activity-only worker)' },
     'grace-seconds': { type: 'string', value: 's', description: 'time running stages get to checkpoint on shutdown (default 30)' },
   },
@@ -20,12 +21,12 @@ export async function run(argv: string[]): Promise<number> {
   const a = parse(argv, WORKER);
   if (typeof a === 'number') return a;
   const queues = String(a.values.queues ?? 'cpu,gpu').split(',').map((q) => q.trim()).filter(Boolean);
-  const concurrency = Number(a.values.concurrency ?? 1);
+  const ctx = context();
+  const concurrency = a.values.concurrency === undefined ? defaultStageConcurrency(ctx.env) : Number(a.values.concurrency);
   if (!queues.length || !Number.isInteger(concurrency) || concurrency < 1) {
     console.error('clgrpo worker: --queues needs at least one name and --concurrency a positive integer');
     return 2;
   }
-  const ctx = context();
   const log = consoleLog('[worker]');
   const c = await connect(ctx, true);
   if (!c) return 2;
