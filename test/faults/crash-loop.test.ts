@@ -87,3 +87,18 @@ test('hung worker (SIGSTOP, no heartbeats): the stage times out, resumes on anot
     await wf.stop();
   }
 });
+
+test('crash loop with whole workers (workflows + stages in the killed process): runs complete, bit-identical, nothing left over', async (t) => {
+  const kills = Number(process.env.CLGRPO_CRASH_FULL_KILLS ?? 4);
+  const report = await crashLoop(server, {
+    kills, seed: Number(process.env.CLGRPO_CRASH_SEED ?? 1) + 1000, delayMs: [0, 2500], fullWorkers: true,
+    reference: await referenceDigests(), log: (m) => t.diagnostic(m),
+  });
+  t.diagnostic(`crash-loop (whole workers) report: ${JSON.stringify({ ...report, perRun: undefined, reference: undefined })}`);
+  assert.ok(report.kills >= kills);
+  assert.equal(report.runsCompleted, report.runs);
+  assert.equal(report.lostCompletions, 0);
+  assert.equal(report.repeatedCompletions, 0);
+  assert.deepEqual(report.perRun.flatMap((r) => r.problems), []);
+  assert.ok(report.identicalArtifacts);
+});

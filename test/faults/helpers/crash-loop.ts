@@ -24,6 +24,13 @@ export interface CrashLoopOptions {
   /** Kill this long after the worker is ready: uniform in [min, max] ms. */
   delayMs: [number, number];
   log?: (m: string) => void;
+  /**
+   * Workers are whole `clgrpo worker`-like processes (workflows + stage activities), so kills also
+   * hit workflow tasks and sticky caches; default: workflows in the test process.
+   */
+  fullWorkers?: boolean;
+  /** Digests of an uninterrupted run of the same plan (skips the reference run). */
+  reference?: Record<string, Record<string, string>>;
 }
 
 export interface RunReport {
@@ -98,6 +105,10 @@ const PENDING_ACTIVITY_STATE_STARTED = 2; // temporal.api.enums.v1.PendingActivi
 
 /** The pool worker currently running a stage activity of the run (by its Temporal identity), if any. */
 async function busyWorker(h: WorkflowHandle, pool: Map<string, ChildWorker>): Promise<{ identity: string; stage: string } | undefined> {
+  for (const w of pool.values()) {
+    // A pool worker that exited on its own (not killed by the loop) is a failure to report, not to wait on.
+    if (w.child.exitCode !== null || w.child.signalCode !== null) throw new Error(`a worker exited by itself (${w.child.exitCode ?? w.child.signalCode}): ${w.output().slice(-3000)}`);
+  }
   const d = await h.describe();
   for (const p of d.raw.pendingActivities ?? []) {
     const identity = p.lastWorkerIdentity ?? '';
@@ -113,7 +124,7 @@ async function busyWorker(h: WorkflowHandle, pool: Map<string, ChildWorker>): Pr
  */
 export async function runOnce(s: TestServer, root: string, queue: string, wfId: string, o: CrashLoopOptions, killBudget: number, next: () => number): Promise<{ result: PipelineResult; report: RunReport }> {
   const plan = compileSpec(tinySpec({ queue }));
-  const wf = await startWorkflowWorker(s, `${queue}-wf`, root);
+  const wf = o.fullWorkers ? { stop: async () => {} } : await startWorkflowWorker(s, `${queue}-wf`, root);
   const stepLog = join(root, '..', `${wfId}.steps.jsonl`);
   const t0 = Date.now();
   const report: RunReport = { workflowId: wfId, kills: 0, killedIn: {}, repeatedSteps: {}, attempts: {}, wallMs: 0, problems: [] };
@@ -121,7 +132,7 @@ export async function runOnce(s: TestServer, root: string, queue: string, wfId: 
   let spawned = 0;
   const spawnOne = (): void => {
     const identity = `${wfId}-w${spawned++}@faults`;
-    pool.set(identity, spawnWorker({ address: s.info.address, storeRoot: root, queues: [queue], stepLog, identity }));
+    pool.set(identity, spawnWorker({ address: s.info.address, storeRoot: root, queues: [queue], stepLog, identity, workflowQueue: o.fullWorkers ? `${queue}-wf` : null }));
   };
   spawnOne();
   spawnOne();
@@ -168,18 +179,21 @@ export async function crashLoop(s: TestServer, o: CrashLoopOptions): Promise<Cra
   const base = tempDir('crash-loop');
   const refRoot = join(base, 'reference');
   const t0 = Date.now();
-  const ref = await runOnce(s, refRoot, uniqueQueue('ref'), `ref-${o.seed}`, o, 0, next);
-  const referenceWallMs = Date.now() - t0;
-  const refDigests = artifactDigests(refRoot, ref.result);
-  const stageIds = ref.result.status.stages.map((x) => x.id);
+  let refDigests = o.reference;
+  if (!refDigests) {
+    const ref = await runOnce(s, refRoot, uniqueQueue('ref'), `ref-${o.seed}`, o, 0, next);
+    refDigests = artifactDigests(refRoot, ref.result);
+    for (const p of storeProblems(refRoot, Object.keys(refDigests))) o.log?.(`reference run: ${p}`);
+  }
+  const referenceWallMs = o.reference ? 0 : Date.now() - t0;
+  const stageIds = Object.keys(refDigests);
   const report: CrashLoopReport = {
     seed: o.seed, kills: 0, killsSurvived: 0, runs: 0, runsCompleted: 0, totalRepeatedSteps: 0, repeatedCompletions: 0,
     lostCompletions: 0, recoveredCompletions: 0, identicalArtifacts: true, leftovers: 0, referenceWallMs, perRun: [], reference: refDigests,
   };
-  for (const p of storeProblems(refRoot, stageIds)) o.log?.(`reference run: ${p}`);
   while (report.kills < o.kills) {
     const root = join(base, `run-${report.runs}`);
-    const wfId = `crash-${o.seed}-${report.runs}`;
+    const wfId = `crash${o.fullWorkers ? '-full' : ''}-${o.seed}-${report.runs}`;
     report.runs += 1;
     const { result, report: r } = await runOnce(s, root, uniqueQueue('crash'), wfId, o, o.kills - report.kills, next);
     report.kills += r.kills;
