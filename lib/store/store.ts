@@ -31,7 +31,7 @@ export interface VerifyResult {
   manifestChanged: boolean;
 }
 
-export const STORE_DIRS = ['artifacts', 'index/stage-keys', 'work', 'staging', 'runs'] as const;
+export const STORE_DIRS = ['artifacts', 'index/stage-keys', 'index/pending', 'work', 'staging', 'runs'] as const;
 
 export class ArtifactStore {
   readonly root: string;
@@ -41,12 +41,32 @@ export class ArtifactStore {
     for (const d of STORE_DIRS) mkdirSync(join(this.root, d), { recursive: true });
   }
 
-  /** A fresh, empty staging directory (StageContext.outDir). */
-  createStaging(label = 'stage'): string {
+  /**
+   * A fresh, empty staging directory (StageContext.outDir). With a stage key the name carries it
+   * (`<label>--<key16>-…`), so the leftovers of attempts killed before publishing can be found.
+   */
+  createStaging(label = 'stage', stageKey?: string): string {
     const safe = label.replace(/[^a-z0-9_-]/gi, '_').slice(0, 40);
-    const dir = confine(this.root, `staging/${safe}-${Date.now()}-${randomBytes(6).toString('hex')}`);
+    const tag = stageKey ? stagingTag(stageKey) : '';
+    const dir = confine(this.root, `staging/${safe}${tag}-${Date.now()}-${randomBytes(6).toString('hex')}`);
     mkdirSync(dir, { recursive: false });
     return dir;
+  }
+
+  /**
+   * Removes every staging dir of `stageKey`: called once the key is published, when no attempt of it
+   * can still publish, so what is left is the partial output of killed attempts (found by the crash
+   * loop of test/faults). Returns how many were removed.
+   */
+  cleanStagingOf(stageKey: string): number {
+    const tag = `${stagingTag(stageKey)}-`;
+    let n = 0;
+    for (const name of readdirSync(join(this.root, 'staging'))) {
+      if (!name.includes(tag)) continue;
+      rmSync(join(this.root, 'staging', name), { recursive: true, force: true });
+      n++;
+    }
+    return n;
   }
 
   /** Persistent per-stage-key directory for checkpoints and memos. */
@@ -102,17 +122,37 @@ export class ArtifactStore {
     writeFileDurable(join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     fsyncDir(staging);
     const target = this.artifactDir(id);
+    // Marks the artifact as not yet indexed: if this process dies before the index is written, the
+    // publisher that does win this key removes it (found by test/faults/publish-crash.test.ts).
+    const pending = this.pendingMarker(draft.producer.stageKey, id);
+    writeFileDurable(pending, '');
     if (existsSync(target)) rmSync(staging, { recursive: true, force: true });
     else renameSync(staging, target);
     fsyncDir(dirname(target));
     crashPoint('store.before-index');
     const winner = this.indexKey(draft.producer.stageKey, id);
     crashPoint('store.after-index');
-    if (winner !== id) {
-      rmSync(target, { recursive: true, force: true });
-      return { id: winner, manifest: this.readManifest(winner), reused: true };
-    }
+    if (winner !== id) rmSync(target, { recursive: true, force: true });
+    rmSync(pending, { force: true }); // a winner may have dropped it already
+    this.dropUnindexed(draft.producer.stageKey, winner);
+    if (winner !== id) return { id: winner, manifest: this.readManifest(winner), reused: true };
     return { id, manifest, reused: false };
+  }
+
+  private pendingMarker(stageKey: string, id: string): string {
+    return confine(this.root, `index/pending/${checkHexId(stageKey, 'stage key')}.${checkHexId(id, 'artifact id')}`);
+  }
+
+  /** Removes artifacts of `stageKey` left unindexed by publishers that died (their pending markers). */
+  private dropUnindexed(stageKey: string, winner: string): void {
+    const prefix = `${stageKey}.`;
+    for (const name of readdirSync(join(this.root, 'index', 'pending'))) {
+      if (!name.startsWith(prefix)) continue;
+      const id = name.slice(prefix.length);
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
+      if (id !== winner) rmSync(this.artifactDir(id), { recursive: true, force: true });
+      rmSync(join(this.root, 'index', 'pending', name), { force: true });
+    }
   }
 
   /** Writes index/stage-keys/<key> unless it exists; returns the id the index holds afterwards. */
@@ -175,6 +215,11 @@ export class ArtifactStore {
     }
     return n;
   }
+}
+
+function stagingTag(stageKey: string): string {
+  const hex = stageKey.toLowerCase().replace(/[^0-9a-f]/g, '').slice(0, 16);
+  return hex ? `--${hex}` : '';
 }
 
 /** Write + fsync a file, via a temp name and rename, so a crash leaves the old or the new content. */
