@@ -83,7 +83,7 @@ export function buildStageContext(
     run: input.run,
     stage: input.stage,
     inputs,
-    outDir: store.createStaging(input.stage.id),
+    outDir: store.createStaging(input.stage.id, input.stage.key),
     workDir: store.workDir(input.stage.key),
     attempt: info.attempt,
     workerIdentity: workerIdentity(env),

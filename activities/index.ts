@@ -64,7 +64,10 @@ export function createActivities(deps: ActivityDeps) {
     const where = `stage '${input.stage.id}' (${kind}, attempt ${attempt})`;
     // Idempotency: a repeat (lost completion, second run) returns the published artifact.
     const existing = store.lookupKey(input.stage.key);
-    if (existing) return { ...reusedResult(store, existing), attempt };
+    if (existing) {
+      store.cleanStagingOf(input.stage.key); // leftovers of attempts killed before this key was published
+      return { ...reusedResult(store, existing), attempt };
+    }
     let outDir: string | undefined;
     try {
       const impl = await implFor(kind);
@@ -88,6 +91,8 @@ export function createActivities(deps: ActivityDeps) {
         createdAt: new Date().toISOString(),
       });
       outDir = undefined;
+      const stale = store.cleanStagingOf(input.stage.key);
+      if (stale) log.info(`${where}: removed ${stale} staging dir(s) of killed attempts`);
       log.info(`${where}: published ${pub.id}${pub.reused ? ' (another attempt published first)' : ''}`);
       return { artifactId: pub.id, kind: pub.manifest.kind, reused: pub.reused, summary: out.summary ?? out.metrics, attempt };
     } catch (err) {
