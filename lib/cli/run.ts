@@ -36,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   return execute(ctx, plan, {
-    verb: 'run', workflowId: name ?? defaultRunName(plan), detach: Boolean(a.values.detach), noWorker: Boolean(a.values['no-worker']),
+    verb: 'run', workflowId: name ?? defaultRunName(plan), refuseSameSpec: name === undefined, detach: Boolean(a.values.detach), noWorker: Boolean(a.values['no-worker']),
     json: Boolean(a.values.json), concurrency: a.values.concurrency ? Number(a.values.concurrency) : undefined,
   });
 }

@@ -6,7 +6,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { ClgrpoError, ErrorType } from '../errors';
 import type { Plan } from '../plan/types';
 import type { ProgressDetails } from '../../activities/types';
-import { PIPELINE_TASK_QUEUE, PIPELINE_WORKFLOW, STATUS_QUERY } from '../../workflows/names';
+import { PIPELINE_TASK_QUEUE, PIPELINE_WORKFLOW, STATUS_QUERY, SEARCH_ATTRIBUTES } from '../../workflows/names';
 import type { PipelineInput, PipelineResult } from '../../workflows/pipeline';
 import type { PipelineStatus, StageStatus } from '../../workflows/state';
 import { PIPELINE_KEY, SPEC_HASH_KEY } from './connection';
@@ -28,10 +28,37 @@ export interface StartOptions {
   searchAttributes?: boolean;
   /** Override of the continue-as-new threshold (tests). */
   historyLimit?: number;
+  /**
+   * Refuse while another execution of the same spec hash is running (FAULTS 21: a spec submitted
+   * twice makes one execution). `run` without `--name` sets it: default names differ every second.
+   */
+  refuseSameSpec?: boolean;
+}
+
+/** Workflow ids of running pipeline executions of `specHash` (by search attribute, else by memo). */
+export async function runningOfSpec(client: Client, specHash: string): Promise<string[]> {
+  const ids: string[] = [];
+  try {
+    for await (const w of client.workflow.list({ query: `${SEARCH_ATTRIBUTES.specHash} = "${specHash}" AND ExecutionStatus = "Running"` })) ids.push(w.workflowId);
+    return ids;
+  } catch {
+    // A cluster without the search attribute: list running pipelines and read their memo.
+    for await (const w of client.workflow.list({ query: `WorkflowType = "${PIPELINE_WORKFLOW}" AND ExecutionStatus = "Running"` })) {
+      if (w.memo?.specHash === specHash) ids.push(w.workflowId);
+    }
+    return ids;
+  }
 }
 
 export async function startPipeline(client: Client, plan: Plan, o: StartOptions): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const input: PipelineInput = o.historyLimit === undefined ? { plan } : { plan, historyLimit: o.historyLimit };
+  if (o.refuseSameSpec) {
+    const running = (await runningOfSpec(client, plan.specHash)).filter((id) => id !== o.workflowId);
+    if (running.length) {
+      throw new ClgrpoError(ErrorType.Config, `a run of this spec (${plan.specHash.slice(0, 12)}) is already running: '${running[0]}'. Follow it with ` +
+        `'clgrpo watch ${running[0]}', stop it with 'clgrpo cancel ${running[0]}', or start another run of it with --name <other>`);
+    }
+  }
   try {
     return await client.workflow.start(PIPELINE_WORKFLOW, {
       taskQueue: o.taskQueue ?? PIPELINE_TASK_QUEUE,
