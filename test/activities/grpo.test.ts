@@ -133,5 +133,5 @@ test('cross-field params are checked with numbers, all at once', () => {
   assert.throws(() => checkGrpoParams({ ...BASE, groupSize: 3, promptsPerStep: 3, microBatch: 4, clip: { low: 1, high: 0.1 } }, 'stage x'),
     (e: unknown) => e instanceof ClgrpoError && e.type === ErrorType.Config
       && /promptsPerStep × groupSize = 9 is not divisible by microBatch 4/.test(e.message) && /clip.low must be in \[0, 1\) \(got 1\)/.test(e.message));
-  assert.throws(() => checkGrpoParams({ ...BASE, rewards: ['formatt'] }, 'stage x'), /unknown reward 'formatt'/);
+  assert.throws(() => checkGrpoParams({ ...BASE, rewards: ['formatt'] as unknown as typeof BASE.rewards }, 'stage x'), /unknown reward 'formatt'/);
 });

@@ -14,30 +14,17 @@ import type { Dataset } from '../data/dataset';
 import type { VlmModel } from '../model';
 import { AdamW, clipByGlobalNorm } from '../optimizer';
 import { TASK_PROMPT, encodePrompt } from '../prompt';
-import { resolveRewards, type RewardSpec } from '../rewards';
+import { resolveRewards } from '../rewards';
 import { decodeSafetensors, encodeSafetensors, floatEntries, tensorsToEntries } from '../safetensors';
 import type { Tokenizer } from '../tokenizer';
 import { promptIndices } from './batch';
 import { imagesFor, completionLogits, referenceLogprobs, sampleRollout } from './rollout';
 import { grpoGradients } from './update';
+import type { GrpoParamsResolved } from '../../spec/spec-types.generated';
 
 /** Resolved grpo params (docs/CONTRACTS.md): the compiler applies every default. */
-export interface GrpoParams {
-  rewards: Array<string | RewardSpec>;
-  steps: number;
-  groupSize: number;
-  promptsPerStep: number;
-  microBatch: number;
-  iterations: number;
-  clip: { low: number; high: number };
-  beta: number;
-  lr: number;
-  temperature: number;
-  topP: number;
-  maxNewTokens: number;
-  checkpointEvery: number;
-  keepCheckpoints: number;
-}
+/** The resolved grpo params: generated from the schema (one source of truth, STYLE.md 5). */
+export type GrpoParams = GrpoParamsResolved;
 
 /** Fixed parts of the method (not params): global-norm clip as TRL's default, no weight decay. */
 export const GRAD_CLIP = 1.0;
