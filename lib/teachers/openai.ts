@@ -9,17 +9,10 @@ import { DEFAULT_RETRY, isTransientStatus, parseRetryAfter, publicUrl, redact, r
 import type { RetryPolicy } from './retry';
 import type { AskOptions, Teacher, TeacherReply, TeacherSample } from './types';
 import type { JsonObject } from '../canonical';
+import type { OpenaiTeacherResolved } from '../spec/spec-types.generated';
 
-export interface OpenAiTeacherParams {
-  id?: string;
-  model: string;
-  baseUrl: string;
-  apiKeyEnv?: string;
-  temperature: number;
-  maxTokens: number;
-  concurrency: number;
-  timeoutMs: number;
-}
+/** The resolved `openai` teacher params, generated from the schema (one source of truth). */
+export type OpenAiTeacherParams = Omit<OpenaiTeacherResolved, 'type'>;
 
 export interface OpenAiTeacherDeps {
   env: Readonly<Record<string, string | undefined>>;
