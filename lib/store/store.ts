@@ -5,8 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import {
   closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync,
-  rmSync, statSync, unlinkSync, writeSync,
+  rmSync, statSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ClgrpoError, ErrorType } from '../errors';
 import { crashPoint } from '../faults/crash-points';
@@ -33,24 +34,96 @@ export interface VerifyResult {
 
 export const STORE_DIRS = ['artifacts', 'index/stage-keys', 'index/pending', 'work', 'staging', 'runs'] as const;
 
+export interface StoreOptions {
+  /** How long a staging lease holds without a beat (default 3 min): after that cleanStaging may take the dir. */
+  leaseTtlMs?: number;
+  /** How often this store refreshes the leases of its live staging dirs (default ttl / 6). */
+  leaseBeatMs?: number;
+}
+
+/** `staging/<name>.lease`, next to its dir so it never lands in a published artifact. */
+interface StagingLease {
+  pid: number;
+  host: string;
+  stageKey?: string;
+  beatAt: number;
+  expiresAt: number;
+}
+
+const LEASE_SUFFIX = '.lease';
+const DEFAULT_LEASE_TTL_MS = 3 * 60_000;
+
 export class ArtifactStore {
   readonly root: string;
+  private readonly leaseTtlMs: number;
+  private readonly leaseBeatMs: number;
+  /** Live staging dirs of this process (dir → stage key) whose leases the beat refreshes. */
+  private readonly leased = new Map<string, string | undefined>();
+  private beat: NodeJS.Timeout | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, opts: StoreOptions = {}) {
     this.root = resolve(root);
+    this.leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+    this.leaseBeatMs = opts.leaseBeatMs ?? Math.max(10, Math.floor(this.leaseTtlMs / 6));
     for (const d of STORE_DIRS) mkdirSync(join(this.root, d), { recursive: true });
   }
 
   /**
    * A fresh, empty staging directory (StageContext.outDir). With a stage key the name carries it
    * (`<label>--<key16>-…`), so the leftovers of attempts killed before publishing can be found.
+   * The dir is leased to this process until publish, discardStaging or releaseStaging: the lease is
+   * written before the dir exists, so cleanStaging elsewhere never sees it unprotected.
    */
   createStaging(label = 'stage', stageKey?: string): string {
     const safe = label.replace(/[^a-z0-9_-]/gi, '_').slice(0, 40);
     const tag = stageKey ? stagingTag(stageKey) : '';
     const dir = confine(this.root, `staging/${safe}${tag}-${Date.now()}-${randomBytes(6).toString('hex')}`);
+    this.writeLease(dir, stageKey);
     mkdirSync(dir, { recursive: false });
+    this.leased.set(dir, stageKey);
+    if (!this.beat) {
+      // unref'd: a lease must not keep a finished process alive; its expiry frees the dir instead.
+      this.beat = setInterval(() => this.refreshLeases(), this.leaseBeatMs);
+      this.beat.unref();
+    }
     return dir;
+  }
+
+  /** Stops refreshing the lease of `dir` and removes it (the dir stays, judged by mtime from now on). */
+  releaseStaging(dir: string): void {
+    const abs = resolve(dir);
+    this.leased.delete(abs);
+    if (!this.leased.size && this.beat) {
+      clearInterval(this.beat);
+      this.beat = undefined;
+    }
+    rmSync(`${abs}${LEASE_SUFFIX}`, { force: true });
+  }
+
+  /** Removes a staging dir that will not be published (the stage failed or was cancelled), with its lease. */
+  discardStaging(dir: string): void {
+    rmSync(resolve(dir), { recursive: true, force: true });
+    this.releaseStaging(dir);
+  }
+
+  private writeLease(dir: string, stageKey: string | undefined, now = Date.now()): void {
+    const lease: StagingLease = { pid: process.pid, host: hostname(), stageKey, beatAt: now, expiresAt: now + this.leaseTtlMs };
+    // Rename, so a cleaner never reads half a lease; no fsync: after a crash the lease may as well be lost.
+    const tmp = `${dir}${LEASE_SUFFIX}.${randomBytes(4).toString('hex')}.part`;
+    writeFileSync(tmp, JSON.stringify(lease));
+    renameSync(tmp, `${dir}${LEASE_SUFFIX}`);
+  }
+
+  private refreshLeases(): void {
+    for (const [dir, stageKey] of this.leased) {
+      try {
+        // Gone (published elsewhere, cleanStagingOf, a cleaner that judged us dead): stop beating.
+        if (!existsSync(dir)) this.releaseStaging(dir);
+        else this.writeLease(dir, stageKey);
+      } catch {
+        // A failed beat (disk full...) is retried on the next tick; the TTL spans several beats.
+      }
+    }
   }
 
   /**
@@ -62,8 +135,8 @@ export class ArtifactStore {
     const tag = `${stagingTag(stageKey)}-`;
     let n = 0;
     for (const name of readdirSync(join(this.root, 'staging'))) {
-      if (!name.includes(tag)) continue;
-      rmSync(join(this.root, 'staging', name), { recursive: true, force: true });
+      if (!name.includes(tag) || name.includes(LEASE_SUFFIX)) continue;
+      this.discardStaging(join(this.root, 'staging', name));
       n++;
     }
     return n;
@@ -114,7 +187,7 @@ export class ArtifactStore {
     }
     const existing = this.lookupKey(draft.producer.stageKey);
     if (existing) {
-      rmSync(staging, { recursive: true, force: true });
+      this.discardStaging(staging);
       return { id: existing, manifest: this.readManifest(existing), reused: true };
     }
     const manifest = buildManifest(draft, listFiles(staging, { fsync: true }));
@@ -128,6 +201,7 @@ export class ArtifactStore {
     writeFileDurable(pending, '');
     if (existsSync(target)) rmSync(staging, { recursive: true, force: true });
     else renameSync(staging, target);
+    this.releaseStaging(staging); // the dir is gone from staging/: nothing left to protect
     fsyncDir(dirname(target));
     crashPoint('store.before-index');
     const winner = this.indexKey(draft.producer.stageKey, id);
@@ -203,17 +277,71 @@ export class ArtifactStore {
     return readdirSync(join(this.root, 'artifacts')).filter((n) => /^[0-9a-f]{64}$/.test(n)).sort();
   }
 
-  /** Removes staging dirs older than `maxAgeMs` (leftovers of crashed attempts). Returns how many. */
+  /**
+   * Removes the staging dirs no live attempt owns (leftovers of crashed attempts) and returns how many:
+   * those whose lease expired (no beat for the TTL), whose owner was a process of this host that has
+   * died, or whose stage key is already published. Dirs without a lease (written by older versions)
+   * go when older than `maxAgeMs`. A dir with a live lease stays however long its stage trains.
+   */
   cleanStaging(maxAgeMs = 60 * 60 * 1000, now = Date.now()): number {
+    const staging = join(this.root, 'staging');
+    const names = readdirSync(staging);
     let n = 0;
-    for (const name of readdirSync(join(this.root, 'staging'))) {
-      const p = join(this.root, 'staging', name);
-      if (now - statSync(p).mtimeMs >= maxAgeMs) {
-        rmSync(p, { recursive: true, force: true });
-        n++;
-      }
+    for (const name of names) {
+      if (name.includes(LEASE_SUFFIX)) continue;
+      const p = join(staging, name);
+      const lease = readLease(`${p}${LEASE_SUFFIX}`);
+      const stale = lease ? this.leaseIsDead(lease, now) : now - mtimeOf(p, now) >= maxAgeMs;
+      if (!stale) continue;
+      rmSync(p, { recursive: true, force: true });
+      rmSync(`${p}${LEASE_SUFFIX}`, { force: true });
+      n++;
+    }
+    // Leases whose dir is gone: a crash between the lease and the mkdir, or a dir removed by hand.
+    for (const name of names) {
+      if (!name.includes(LEASE_SUFFIX)) continue;
+      const p = join(staging, name);
+      const dir = p.slice(0, p.indexOf(LEASE_SUFFIX, staging.length));
+      if (existsSync(dir)) continue;
+      const lease = name.endsWith(LEASE_SUFFIX) ? readLease(p) : undefined;
+      if (lease ? this.leaseIsDead(lease, now) : now - mtimeOf(p, now) >= maxAgeMs) rmSync(p, { force: true });
     }
     return n;
+  }
+
+  private leaseIsDead(lease: StagingLease, now: number): boolean {
+    if (!(lease.expiresAt > now)) return true;
+    // Same host and the pid is gone: the owner died (a reused pid only delays this to the expiry).
+    if (lease.host === hostname() && Number.isInteger(lease.pid) && lease.pid > 0 && !processAlive(lease.pid)) return true;
+    return typeof lease.stageKey === 'string' && /^[0-9a-f]{16,128}$/.test(lease.stageKey) && this.lookupKey(lease.stageKey) !== undefined;
+  }
+}
+
+/** A lease file, or undefined when missing or unreadable (then the dir is judged by its mtime). */
+function readLease(file: string): StagingLease | undefined {
+  try {
+    const l = JSON.parse(readFileSync(file, 'utf8')) as Partial<StagingLease>;
+    if (typeof l.pid !== 'number' || typeof l.host !== 'string' || typeof l.expiresAt !== 'number') return undefined;
+    return l as StagingLease;
+  } catch {
+    return undefined;
+  }
+}
+
+function mtimeOf(path: string, fallback: number): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return fallback; // removed meanwhile: nothing to judge
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

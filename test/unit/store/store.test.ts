@@ -85,8 +85,10 @@ test('paths are confined to the root: .., absolute, NUL, URL and symlinks out ar
     assert.throws(() => confine(store.root, bad), (e: unknown) => e instanceof ClgrpoError && e.type === ErrorType.PathEscape, bad);
   }
   assert.equal(confine(store.root, 'work/ok/f'), join(store.root, 'work/ok/f'));
-  assert.throws(() => store.artifactDir('../../etc'), ClgrpoError);
-  assert.throws(() => store.workDir('A'.repeat(64)), ClgrpoError);
+  assert.throws(() => store.artifactDir('../../etc'),
+    (e: unknown) => e instanceof ClgrpoError && e.type === ErrorType.PathEscape && /artifact id '\.\.\/\.\.\/etc' is not a hex id/.test(e.message));
+  assert.throws(() => store.workDir('A'.repeat(64)),
+    (e: unknown) => e instanceof ClgrpoError && e.type === ErrorType.PathEscape && /stage key 'A{64}' is not a hex id/.test(e.message));
 });
 
 test('symlinks inside a staged artifact are refused at publish', () => {
@@ -101,6 +103,7 @@ test('cleanStaging removes only stale staging dirs', () => {
   const store = fresh();
   const old = store.createStaging('old');
   const young = store.createStaging('young');
+  store.releaseStaging(old); // its owner is gone: no lease, so its mtime decides (staging-lease.test.ts has the rest)
   const past = new Date(Date.now() - 2 * 3600_000);
   utimesSync(old, past, past);
   assert.equal(store.cleanStaging(3600_000), 1);
