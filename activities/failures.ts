@@ -8,12 +8,18 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH/i;
 
-/** Replaces the value of every secret-looking environment variable (8+ chars) with [redacted]. */
+/**
+ * Replaces the value of every secret-looking environment variable (8+ chars) with [redacted], also
+ * in its JSON-escaped form (details and lineage are redacted as JSON text, where a `"` or `\` in
+ * the value is escaped). Redact before shortening a text, never after: a cut through a secret
+ * leaves a piece no redaction can recognise.
+ */
 export function redactSecrets(text: string, env: Env): string {
   let out = text;
   for (const [name, value] of Object.entries(env)) {
     if (!value || value.length < 8 || !SECRET_NAME.test(name)) continue;
-    out = out.split(value).join(`[redacted:${name}]`);
+    const escaped = JSON.stringify(value).slice(1, -1);
+    for (const form of escaped === value ? [value] : [value, escaped]) out = out.split(form).join(`[redacted:${name}]`);
   }
   return out;
 }

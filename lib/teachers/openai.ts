@@ -109,7 +109,8 @@ export class OpenAiTeacher implements Teacher {
       return { kind: 'transient', why: redact(why, [key]), retryAfter: null };
     }
     this.count(String(res.status));
-    const excerpt = redact(text.slice(0, 200), [key]);
+    // Redact, then cut: cut first and a key straddling the cut keeps its first half in the excerpt.
+    const excerpt = redact(text, [key]).slice(0, 200);
     if (res.status === 401 || res.status === 403) {
       throw new ClgrpoError(ErrorType.TeacherAuth,
         `teacher ${this.id} at ${publicUrl(this.params.baseUrl)} refused the credentials (HTTP ${res.status}: ${excerpt}); check the key in ${this.params.apiKeyEnv ?? '(no apiKeyEnv set)'}`,
