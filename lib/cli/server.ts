@@ -1,6 +1,6 @@
 // `clgrpo server start|stop|status`: the embedded Temporal dev server for this CLGRPO_HOME.
 import { findLocalTemporalBinary } from '../temporal/binary';
-import { readServerInfo, startServer, stopServer } from '../temporal/dev-server';
+import { checkServer, startServer, stopServer, tcpOpen } from '../temporal/dev-server';
 import type { CommandDef } from './args';
 import { context, parse } from './common';
 
@@ -24,25 +24,36 @@ export async function run(argv: string[]): Promise<number> {
   if (ctx.env.TEMPORAL_ADDRESS) console.error(`note: TEMPORAL_ADDRESS=${ctx.env.TEMPORAL_ADDRESS} is set, so runs and workers use that cluster, not this server`);
   switch (action) {
     case 'start': {
-      const info = await startServer({ home: ctx.home, port: a.values.port ? Number(a.values.port) : undefined, headless: Boolean(a.values.headless), env: ctx.env });
+      const info = await startServer({
+        home: ctx.home, port: a.values.port ? Number(a.values.port) : undefined, headless: Boolean(a.values.headless), env: ctx.env, log: (m) => console.error(m),
+      });
       show(info, `${info.reused ? 'already running' : 'started'}: Temporal dev server at ${info.address} (pid ${info.pid})\n` +
         `  Web UI:  ${info.uiUrl || '(headless)'}\n  db:      ${info.db}\n  binary:  ${info.binary} (from ${info.source})`);
       return 0;
     }
     case 'stop': {
-      const was = await stopServer(ctx.home);
+      // Signals only a process identified as this home's server; a reused pid is left alone.
+      const was = await stopServer(ctx.home, undefined, undefined, (m) => console.error(m));
       console.log(was ? 'stopped the Temporal dev server' : `no Temporal dev server running for ${ctx.home}`);
       return 0;
     }
     case 'status': {
-      const info = readServerInfo(ctx.home);
-      if (!info) {
+      const check = checkServer(ctx.home);
+      if (check.kind !== 'ours') {
         const bin = (() => { try { return findLocalTemporalBinary(ctx.env); } catch (e) { return (e as Error).message; } })();
-        show({ running: false, binary: bin }, `not running (home ${ctx.home}); binary: ${typeof bin === 'object' ? `${bin.path} (from ${bin.source})` : bin ?? 'none found locally (the SDK download would be tried)'}`);
+        const stale = check.kind === 'stale' ? check.reason : undefined;
+        show({ running: false, binary: bin, ...(stale ? { staleState: stale } : {}) },
+          `not running (home ${ctx.home})${stale ? `; stale state file: ${stale}` : ''}; ` +
+          `binary: ${typeof bin === 'object' ? `${bin.path} (from ${bin.source})` : bin ?? 'none found locally (the SDK download would be tried)'}`);
         return 1;
       }
-      show({ running: true, ...info }, `running: ${info.address} (pid ${info.pid}), Web UI ${info.uiUrl || '(headless)'}, db ${info.db}, binary from ${info.source}`);
-      return 0;
+      const { info } = check;
+      // The process is ours; whether it serves is a separate question (starting up, or hung).
+      const answers = await tcpOpen(info.address);
+      show({ running: true, answering: answers, ...info },
+        `running: ${info.address} (pid ${info.pid})${answers ? '' : ' but NOT answering on its port (starting, or hung: `clgrpo server stop` and start again)'}, ` +
+        `Web UI ${info.uiUrl || '(headless)'}, db ${info.db}, binary from ${info.source}`);
+      return answers ? 0 : 1;
     }
     default:
       console.error(`clgrpo server: expected start, stop or status (got '${action}')`);

@@ -2,10 +2,10 @@
 // to $CLGRPO_HOME/temporal.db (SQLite), Web UI on port+1000, the engine's search attributes
 // registered at start. State lives in $CLGRPO_HOME/temporal-server.json (+ .pid) so any later
 // command finds it; with TEMPORAL_ADDRESS set nothing is started (ensureServer).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../workflows/names';
 import { resolveTemporalBinary, type BinarySource } from './binary';
@@ -39,11 +39,75 @@ export function alive(pid: number): boolean {
   }
 }
 
+/**
+ * What the state file of `home` points at. A pid alone proves nothing: after a reboot it may belong
+ * to any process, so the process must also be our `temporal server start-dev` with the recorded port
+ * and db (its command line, from /proc or `ps`). 'stale' means: never signal it, never connect to it.
+ */
+export type ServerCheck =
+  | { kind: 'none' }
+  | { kind: 'ours'; info: ServerInfo }
+  | { kind: 'stale'; info?: ServerInfo; reason: string };
+
+export function checkServer(home: string): ServerCheck {
+  const f = stateFile(resolve(home));
+  if (!existsSync(f)) return { kind: 'none' };
+  let info: ServerInfo;
+  try {
+    info = JSON.parse(readFileSync(f, 'utf8')) as ServerInfo;
+  } catch (err) {
+    return { kind: 'stale', reason: `${f} is unreadable (${(err as Error).message})` };
+  }
+  if (!Number.isInteger(info.pid) || info.pid <= 0) return { kind: 'stale', info, reason: `${f} holds no valid pid` };
+  if (!alive(info.pid)) return { kind: 'stale', info, reason: `pid ${info.pid} is not running` };
+  const why = notOurServer(info, processCommandLine(info.pid));
+  return why ? { kind: 'stale', info, reason: `pid ${info.pid} ${why}` } : { kind: 'ours', info };
+}
+
+/** The running server recorded for `home`, identified by its command line (see checkServer). */
 export function readServerInfo(home: string): ServerInfo | undefined {
-  const f = stateFile(home);
-  if (!existsSync(f)) return undefined;
-  const info = JSON.parse(readFileSync(f, 'utf8')) as ServerInfo;
-  return alive(info.pid) ? info : undefined;
+  const c = checkServer(home);
+  return c.kind === 'ours' ? c.info : undefined;
+}
+
+/**
+ * The command line of a live process: argv from /proc (Linux), else `ps -o args=` (one string,
+ * split on spaces). Undefined when it cannot be read (gone, a zombie, no /proc and no ps).
+ */
+export function processCommandLine(pid: number): string[] | undefined {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (argv.at(-1) === '') argv.pop();
+    return argv.length ? argv : undefined;
+  } catch {
+    // no /proc (macOS, BSD): ps
+  }
+  try {
+    const out = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
+    return out ? out.split(/\s+/) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why `argv` is not the dev server recorded in `info`, or undefined when it is. */
+export function notOurServer(info: ServerInfo, argv: string[] | undefined): string | undefined {
+  if (!argv) return 'has no readable command line';
+  // Joined with spaces, so `ps` output (already split on spaces) matches paths with spaces too.
+  const line = ` ${argv.join(' ')} `;
+  const head = argv.slice(0, 2); // the binary, or an interpreter running a wrapper script
+  const isTemporal = head.some((a) => a === info.binary || /temporal/i.test(basename(a)));
+  if (!isTemporal || !line.includes(' server start-dev ')) return `is not a temporal server start-dev (it runs: ${argv.join(' ').slice(0, 120)})`;
+  if (!line.includes(` --port ${info.port} `)) return `is a temporal dev server, but not on the recorded port ${info.port}`;
+  if (!line.includes(` --db-filename ${info.db} `)) return `is a temporal dev server, but not on the recorded db ${info.db}`;
+  return undefined;
+}
+
+/** Removes the state files of a server that is not (or no longer) ours, saying why. */
+function dropStaleState(home: string, check: ServerCheck & { kind: 'stale' }, log: (m: string) => void): void {
+  log(`ignoring a stale Temporal dev server state file (${stateFile(home)}): ${check.reason}; removed it, the process was not signalled`);
+  rmSync(stateFile(home), { force: true });
+  rmSync(pidFile(home), { force: true });
 }
 
 export async function portFree(port: number): Promise<boolean> {
@@ -95,7 +159,8 @@ export async function waitReady(address: string, namespace: string, timeoutMs: n
   throw new Error(`Temporal at ${address} was not ready within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-function tcpOpen(address: string): Promise<boolean> {
+/** Whether something accepts TCP connections at `host:port`. */
+export function tcpOpen(address: string): Promise<boolean> {
   const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
   return new Promise((res) => {
     const s = createConnection({ host, port });
@@ -110,15 +175,28 @@ export interface StartOptions {
   headless?: boolean;
   env?: Env;
   timeoutMs?: number;
+  /** Where a stale state file (a pid that is not our server) is reported. */
+  log?: (m: string) => void;
 }
 
 /** Starts the dev server in the background (or returns the running one for this home). */
 export async function startServer(opts: StartOptions): Promise<ServerInfo & { reused: boolean }> {
   const home = resolve(opts.home);
   mkdirSync(home, { recursive: true });
-  const running = readServerInfo(home);
-  if (running) return { ...running, reused: true };
   const env = opts.env ?? process.env;
+  const check = checkServer(home);
+  if (check.kind === 'stale') dropStaleState(home, check, opts.log ?? (() => {}));
+  if (check.kind === 'ours') {
+    // Our process with our db: reuse it once it answers (it may still be starting for another
+    // command); a second server on the same SQLite file would be worse than an error.
+    try {
+      if (!(await tcpOpen(check.info.address))) await waitReady(check.info.address, namespaceOf(env), opts.timeoutMs ?? 60_000, check.info.pid);
+    } catch (err) {
+      throw new Error(`the Temporal dev server of ${home} (pid ${check.info.pid}) does not answer at ${check.info.address}: ${(err as Error).message}. ` +
+        'Stop it with `clgrpo server stop` and retry.');
+    }
+    return { ...check.info, reused: true };
+  }
   const bin = await resolveTemporalBinary(env);
   const port = await freePortPair(opts.port ?? (Number(env.CLGRPO_TEMPORAL_PORT) || DEFAULT_PORT));
   const db = join(home, 'temporal.db');
@@ -147,22 +225,29 @@ export async function startServer(opts: StartOptions): Promise<ServerInfo & { re
   return { ...info, reused: false };
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; removes the state files. Returns whether one was running. */
-export async function stopServer(home: string, graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
-  const f = stateFile(resolve(home));
-  if (!existsSync(f)) return false;
-  const info = JSON.parse(readFileSync(f, 'utf8')) as ServerInfo;
-  let was = false;
-  if (alive(info.pid)) {
-    was = true;
-    try { process.kill(info.pid, signal); } catch { /* already gone */ }
-    const deadline = Date.now() + graceMs;
-    while (alive(info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (alive(info.pid)) try { process.kill(info.pid, 'SIGKILL'); } catch { /* already gone */ }
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; removes the state files. Returns whether one was running.
+ * Only a process identified as this home's server is signalled (checkServer); a stale state file
+ * (dead pid, or a pid reused by another process) is removed with a line to `log`.
+ */
+export async function stopServer(home: string, graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM', log: (m: string) => void = () => {}): Promise<boolean> {
+  const dir = resolve(home);
+  const check = checkServer(dir);
+  if (check.kind === 'none') return false;
+  if (check.kind === 'stale') {
+    dropStaleState(dir, check, log);
+    return false;
   }
-  rmSync(f, { force: true });
-  rmSync(pidFile(resolve(home)), { force: true });
-  return was;
+  const { info } = check;
+  const ours = (): boolean => alive(info.pid) && !notOurServer(info, processCommandLine(info.pid));
+  try { process.kill(info.pid, signal); } catch { /* already gone */ }
+  const deadline = Date.now() + graceMs;
+  while (alive(info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  // Checked again: in the grace time the server may have exited and its pid been reused.
+  if (ours()) try { process.kill(info.pid, 'SIGKILL'); } catch { /* already gone */ }
+  rmSync(stateFile(dir), { force: true });
+  rmSync(pidFile(dir), { force: true });
+  return true;
 }
 
 /** The endpoint every command uses: TEMPORAL_ADDRESS as given, else the embedded server (started if needed). */
@@ -170,7 +255,7 @@ export async function ensureServer(home: string, env: Env = process.env, log: (m
   if (env.TEMPORAL_ADDRESS) {
     return { address: env.TEMPORAL_ADDRESS, namespace: namespaceOf(env), uiUrl: env.TEMPORAL_UI_URL, external: true };
   }
-  const info = await startServer({ home, env });
+  const info = await startServer({ home, env, log });
   log(info.reused
     ? `using the Temporal dev server at ${info.address} (pid ${info.pid})`
     : `started the Temporal dev server at ${info.address} (pid ${info.pid}, binary from ${info.source}: ${info.binary}, db ${info.db})`);
