@@ -24,8 +24,6 @@ export interface ExecuteOptions {
   concurrency?: number;
   /** 'run' or 'resume', for messages. */
   verb: string;
-  /** Refuse while a run of the same spec is running (`run` without --name; FAULTS 21). */
-  refuseSameSpec?: boolean;
 }
 
 export async function execute(ctx: Ctx, plan: Plan, o: ExecuteOptions): Promise<number> {
@@ -39,7 +37,7 @@ export async function execute(ctx: Ctx, plan: Plan, o: ExecuteOptions): Promise<
     let handle: WorkflowHandle;
     let runId: string;
     try {
-      const h = await startPipeline(c.client, plan, { workflowId: o.workflowId, taskQueue: PIPELINE_TASK_QUEUE, refuseSameSpec: o.refuseSameSpec, searchAttributes: !c.endpoint.external || ctx.env.CLGRPO_SEARCH_ATTRIBUTES !== '0' });
+      const h = await startPipeline(c.client, plan, { workflowId: o.workflowId, taskQueue: PIPELINE_TASK_QUEUE, searchAttributes: !c.endpoint.external || ctx.env.CLGRPO_SEARCH_ATTRIBUTES !== '0' });
       handle = h;
       runId = h.firstExecutionRunId;
       startRunRecord(ctx.store, o.workflowId, plan, runId);

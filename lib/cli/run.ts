@@ -12,7 +12,7 @@ export const RUN: CommandDef = {
   positionals: ['spec'],
   flags: {
     set: { type: 'string', multiple: true, value: 'path=value', description: 'override a spec field (repeatable), e.g. stages.sft.params.epochs=1' },
-    name: { type: 'string', value: 'run', description: 'run name = workflow id (default <pipeline>-<spec hash 8>-<UTC time>)' },
+    name: { type: 'string', value: 'run', description: 'run name = workflow id (default <pipeline>-<spec hash 12>: a spec runs once at a time, a second start is refused while it runs; a finished one runs again under the same name)' },
     detach: { type: 'boolean', description: 'start the run and return; workers elsewhere do the work' },
     'no-worker': { type: 'boolean', description: 'do not start a local worker (one runs elsewhere)' },
     concurrency: { type: 'string', value: 'N', description: 'stages the local worker runs at once per queue (default: cores, at most the plan\'s maxParallel; 1 with CLGRPO_STAGE_ISOLATION=inline)' },
@@ -36,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   return execute(ctx, plan, {
-    verb: 'run', workflowId: name ?? defaultRunName(plan), refuseSameSpec: name === undefined, detach: Boolean(a.values.detach), noWorker: Boolean(a.values['no-worker']),
+    verb: 'run', workflowId: name ?? defaultRunName(plan), detach: Boolean(a.values.detach), noWorker: Boolean(a.values['no-worker']),
     json: Boolean(a.values.json), concurrency: a.values.concurrency ? Number(a.values.concurrency) : undefined,
   });
 }

@@ -1,20 +1,27 @@
 // Client side of a pipeline run: the run name (workflow id), starting a run with a clear refusal
 // when one of that name is running, and the live status of a run = the workflow's `status` query
 // plus what only the server knows about running activities (attempt, last heartbeat details).
+// One execution per spec rests on Temporal's own guarantee, not on a (eventually consistent)
+// visibility query: the default run name is derived from the spec hash, and the server never runs
+// two executions of one workflow id (conflict policy FAIL), while a closed one may start again.
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { ClgrpoError, ErrorType } from '../errors';
 import type { Plan } from '../plan/types';
 import type { ProgressDetails } from '../../activities/types';
-import { PIPELINE_TASK_QUEUE, PIPELINE_WORKFLOW, STATUS_QUERY, SEARCH_ATTRIBUTES } from '../../workflows/names';
+import { PIPELINE_TASK_QUEUE, PIPELINE_WORKFLOW, STATUS_QUERY } from '../../workflows/names';
 import type { PipelineInput, PipelineResult } from '../../workflows/pipeline';
 import type { PipelineStatus, StageStatus } from '../../workflows/state';
 import { PIPELINE_KEY, SPEC_HASH_KEY } from './connection';
 
-/** `<pipeline>-<specHash8>-<yyyymmddHHMMss>` (UTC), restricted to characters safe in ids and file names. */
-export function defaultRunName(plan: Plan, now = new Date()): string {
-  const ts = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  return `${safeName(plan.name)}-${plan.specHash.slice(0, 8)}-${ts}`;
+/**
+ * `<pipeline>-<specHash12>`, restricted to characters safe in ids and file names. The same spec (with
+ * the same overrides) always gets the same name, so two starts of it race on one workflow id and the
+ * server lets exactly one run; a later run of a finished spec is a new execution of that name (the
+ * run record lists every execution).
+ */
+export function defaultRunName(plan: Plan): string {
+  return `${safeName(plan.name)}-${plan.specHash.slice(0, 12)}`;
 }
 
 export function safeName(s: string): string {
@@ -28,37 +35,15 @@ export interface StartOptions {
   searchAttributes?: boolean;
   /** Override of the continue-as-new threshold (tests). */
   historyLimit?: number;
-  /**
-   * Refuse while another execution of the same spec hash is running (FAULTS 21: a spec submitted
-   * twice makes one execution). `run` without `--name` sets it: default names differ every second.
-   */
-  refuseSameSpec?: boolean;
 }
 
-/** Workflow ids of running pipeline executions of `specHash` (by search attribute, else by memo). */
-export async function runningOfSpec(client: Client, specHash: string): Promise<string[]> {
-  const ids: string[] = [];
-  try {
-    for await (const w of client.workflow.list({ query: `${SEARCH_ATTRIBUTES.specHash} = "${specHash}" AND ExecutionStatus = "Running"` })) ids.push(w.workflowId);
-    return ids;
-  } catch {
-    // A cluster without the search attribute: list running pipelines and read their memo.
-    for await (const w of client.workflow.list({ query: `WorkflowType = "${PIPELINE_WORKFLOW}" AND ExecutionStatus = "Running"` })) {
-      if (w.memo?.specHash === specHash) ids.push(w.workflowId);
-    }
-    return ids;
-  }
-}
-
+/**
+ * Starts the pipeline workflow under `o.workflowId`. While an execution of that id is running the
+ * server refuses (atomically, however close the two starts are) and this throws a ConfigError whose
+ * cause is the WorkflowExecutionAlreadyStartedError; any other failure is passed on unchanged.
+ */
 export async function startPipeline(client: Client, plan: Plan, o: StartOptions): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const input: PipelineInput = o.historyLimit === undefined ? { plan } : { plan, historyLimit: o.historyLimit };
-  if (o.refuseSameSpec) {
-    const running = (await runningOfSpec(client, plan.specHash)).filter((id) => id !== o.workflowId);
-    if (running.length) {
-      throw new ClgrpoError(ErrorType.Config, `a run of this spec (${plan.specHash.slice(0, 12)}) is already running: '${running[0]}'. Follow it with ` +
-        `'clgrpo watch ${running[0]}', stop it with 'clgrpo cancel ${running[0]}', or start another run of it with --name <other>`);
-    }
-  }
   try {
     return await client.workflow.start(PIPELINE_WORKFLOW, {
       taskQueue: o.taskQueue ?? PIPELINE_TASK_QUEUE,
@@ -76,12 +61,15 @@ export async function startPipeline(client: Client, plan: Plan, o: StartOptions)
       memo: { pipeline: plan.name, specHash: plan.specHash },
     });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new ClgrpoError(ErrorType.Config, `a run named '${o.workflowId}' is already running: follow it with 'clgrpo watch ${o.workflowId}', ` +
-        `stop it with 'clgrpo cancel ${o.workflowId}', or start another with --name <other>`, { cause: err });
-    }
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw alreadyRunning(plan, o.workflowId, err);
     throw err;
   }
+}
+
+function alreadyRunning(plan: Plan, id: string, cause: WorkflowExecutionAlreadyStartedError): ClgrpoError {
+  const what = id === defaultRunName(plan) ? `a run of this spec (${plan.specHash.slice(0, 12)}) is already running as '${id}'` : `a run named '${id}' is already running`;
+  return new ClgrpoError(ErrorType.Config, `${what}: follow it with 'clgrpo watch ${id}', attach a local worker to it with 'clgrpo resume ${id}', ` +
+    `stop it with 'clgrpo cancel ${id}', or start a separate run with --name <other>`, { cause });
 }
 
 export interface LiveStage extends StageStatus {

@@ -2,8 +2,8 @@
 // `clgrpo worker` processes against this file's dev server (TEMPORAL_ADDRESS) and one store:
 // - `resume` of a run that is still running attaches to it (or is refused), clearly, and never
 //   starts a second execution;
-// - the same spec submitted twice at once (no --name, a second apart) makes one execution: the
-//   second is refused or attaches;
+// - the same spec submitted twice at once (no --name, in the same tick, or named in different
+//   seconds) makes one execution: the second start is refused by the server, naming the run;
 // - two workers race on one queue while two named runs of the same spec run at once: every stage key
 //   is published once, both runs succeed with the same artifacts, nothing is left over.
 import { test, after, before } from 'node:test';
@@ -11,7 +11,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { ClgrpoError, ErrorType } from '../../lib/errors';
 import { ArtifactStore } from '../../lib/store';
+import { defaultRunName, startPipeline } from '../../lib/temporal/pipeline-client';
 import type { PipelineResult } from '../../workflows/pipeline';
 import { startTestServer, uniqueQueue, type TestServer } from '../helpers/temporal';
 import { compileSpec, REPO, tempDir, tinySpec } from './helpers/cluster';
@@ -66,22 +69,49 @@ test('resume of a run that is still running: refused or attached, clearly, never
   await server.client.workflow.getHandle('still-running').terminate('test cleanup');
 });
 
-test('the same spec submitted twice at once: one execution, the second refused or attached', async () => {
+test('the same spec submitted twice at once: one execution, the second refused naming it', async () => {
   const queue = uniqueQueue('nobody');
   const spec = specFile('twice', queue);
   const plan = compileSpec(tinySpec({ name: 'twice', queue, pretrainSteps: 4, sftSteps: 2, checkpointEvery: 2 }));
-  const first = clgrpo(['run', spec, '--detach']);
-  await new Promise((r) => setTimeout(r, 1200)); // default run names carry the time to the second
-  const second = await clgrpo(['run', spec, '--detach']);
-  const a = await first;
-  assert.equal(a.code, 0, a.out);
+  const both = await Promise.all([clgrpo(['run', spec, '--detach']), clgrpo(['run', spec, '--detach'])]);
   const running = await runningOf(plan.specHash);
   try {
-    assert.equal(running.length, 1, `executions of one spec running at once: ${running.map((w) => w.workflowId).join(', ')}\nfirst: ${a.out}\nsecond: ${second.out}`);
-    assert.ok(second.code !== 0 || second.out.includes(running[0].workflowId), `the second submission must be refused or attach to ${running[0].workflowId}: ${second.out}`);
+    const outs = both.map((r) => `exit ${r.code}: ${r.out}`).join('\n');
+    assert.equal(running.length, 1, `executions of one spec running at once: ${running.map((w) => w.workflowId).join(', ')}\n${outs}`);
+    const id = running[0].workflowId;
+    assert.deepEqual(both.map((r) => r.code).sort(), [0, 2], outs);
+    const refused = both.find((r) => r.code === 2) as Cli;
+    assert.match(refused.out, new RegExp(`a run of this spec \\(${plan.specHash.slice(0, 12)}\\) is already running as '${id}'`), outs);
+    for (const verb of ['watch', 'resume', 'cancel']) assert.ok(refused.out.includes(`'clgrpo ${verb} ${id}'`), `the refusal says how to ${verb}: ${refused.out}`);
   } finally {
     for (const w of running) await server.client.workflow.getHandle(w.workflowId, w.runId).terminate('test cleanup');
   }
+});
+
+test('two starts of one spec in the same tick, named in different seconds: one execution; a closed one does not block', async () => {
+  const plan = compileSpec(tinySpec({ name: 'same-tick', queue: uniqueQueue('nobody') }));
+  // Two CLIs started at different times name their runs at different times; the name must not care.
+  const firstName = defaultRunName(plan);
+  const second = Math.floor(Date.now() / 1000);
+  while (Math.floor(Date.now() / 1000) === second) await new Promise((r) => setTimeout(r, 20));
+  const names = [firstName, defaultRunName(plan)];
+  const settled = await Promise.allSettled(names.map((workflowId) => startPipeline(server.client, plan, { workflowId })));
+  const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const refused = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+  try {
+    assert.equal(started.length, 1, `starts that made an execution: ${started.map((h) => h.workflowId).join(', ')}`);
+    assert.equal(refused.length, 1);
+    const err = refused[0];
+    assert.ok(err instanceof ClgrpoError && err.type === ErrorType.Config, String(err));
+    assert.ok(err.cause instanceof WorkflowExecutionAlreadyStartedError, 'the refusal keeps the server\'s typed error as its cause');
+    assert.match(err.message, new RegExp(`already running as '${started[0].workflowId}'.*'clgrpo watch ${started[0].workflowId}'`));
+  } finally {
+    for (const h of started) await h.terminate('test cleanup');
+  }
+  // A closed execution (terminated here; completed or failed alike) does not block the next run.
+  const again = await startPipeline(server.client, plan, { workflowId: names[0] });
+  assert.notEqual(again.firstExecutionRunId, started[0].firstExecutionRunId);
+  await again.terminate('test cleanup');
 });
 
 test('two workers racing on one queue, two named runs of one spec at once: each stage key published once', async () => {
