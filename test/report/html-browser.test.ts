@@ -16,7 +16,7 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 
 void test('the HTML report renders its table and charts in headless chromium', async (t) => {
   assert.ok(existsSync(CHROMIUM), `Debian chromium not found at ${CHROMIUM}: install it with `
-    + '`apt-get install -y chromium` (CI does this in .ci/run) or set CLGRPO_CHROMIUM to its path');
+    + '`node scripts/setup.js --for test` (what `npm test` runs first; as root it installs it) or set CLGRPO_CHROMIUM to its path');
   const out = mkdtempSync(join(tmpdir(), 'clgrpo-report-'));
   const profile = mkdtempSync(join(tmpdir(), 'clgrpo-chromium-'));
   const htmlPath = join(out, 'report.html');
