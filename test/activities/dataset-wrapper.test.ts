@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { createActivities, type StageRunResult } from '../../activities';
 import type { StageActivityInput } from '../../activities/types';
 import { ArtifactStore } from '../../lib/store';
@@ -60,7 +61,9 @@ void test('a cancel mid-generation stops the stage and publishes nothing', async
     if (d.step > 0 && !cancelled) { cancelled = true; env.cancel(); }
   });
   const t0 = Date.now();
-  await assert.rejects(env.run(acts.runDatasetStage, input(KEY_B, 200000)));
+  // Temporal's cancellation, rethrown as is: not turned into a (retryable) ApplicationFailure.
+  await assert.rejects(env.run(acts.runDatasetStage, input(KEY_B, 200000)),
+    (e: unknown) => e instanceof CancelledFailure && !(e instanceof ApplicationFailure) && e.message === 'CANCELLED');
   assert.ok(cancelled);
   assert.ok(Date.now() - t0 < 60000, 'stopped long before 200k samples');
   assert.equal(store.lookupKey(KEY_B), undefined);

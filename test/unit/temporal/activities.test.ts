@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { createActivities } from '../../../activities';
 import { throttle } from '../../../activities/context';
 import type { ProgressDetails, StageActivityInput, StageImplementation } from '../../../activities/types';
@@ -128,7 +128,8 @@ test('cancellation stops the stage, keeps its work dir and publishes nothing', a
   const env = new MockActivityEnvironment();
   const p = runIn(env, acts.runDatasetStage, input());
   setTimeout(() => env.cancel(), 50);
-  await assert.rejects(p);
+  // The wrapper rethrows the cancellation itself, not the stage's own 'aborted' error as an ApplicationFailure.
+  await assert.rejects(p, (e: unknown) => e instanceof CancelledFailure && !(e instanceof ApplicationFailure) && e.message === 'CANCELLED');
   assert.equal(store.lookupKey(KEY), undefined);
   assert.ok(existsSync(join(store.root, 'work', KEY, 'ckpt')));
   assert.deepEqual(readdirSync(join(store.root, 'staging')), []);
