@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ClgrpoError, ErrorType } from '../lib/errors';
 import { crashPoint } from '../lib/faults/crash-points';
-import { backendInfo, initBackend } from '../lib/ml/backend';
+import { backendLineage, initBackend } from '../lib/ml/backend';
 import { openDataset, type Dataset } from '../lib/ml/data/dataset';
 import { completionTokensForText } from '../lib/ml/grpo/batch';
 import { imagesFor } from '../lib/ml/grpo/rollout';
@@ -107,7 +107,7 @@ export const runEvalStage: StageImplementation = async (ctx) => {
   return {
     kind: 'eval-report',
     metrics: flatMetrics(report),
-    lineage: { backend: backendInfo().name, split: p.split, n },
+    lineage: { backend: backendLineage(), split: p.split, n },
     summary: { models: report.models.length, n, best: best.name, bestAccuracy: Number(best.accuracy.toFixed(4)) },
   };
 };

@@ -5,7 +5,7 @@
 // tokenizer) and training.json with the curves. A non-finite value throws a Divergence error before
 // anything is written to outDir, so bad weights are never published.
 import { ClgrpoError, ErrorType } from '../lib/errors';
-import { backendInfo, initBackend } from '../lib/ml/backend';
+import { backendLineage, initBackend } from '../lib/ml/backend';
 import { openDataset } from '../lib/ml/data/dataset';
 import { trainGrpo, type GrpoParams } from '../lib/ml/grpo/trainer';
 import { loadModelDir, writeModelFiles } from '../lib/ml/model-io';
@@ -69,7 +69,7 @@ export const runGrpoStage: StageImplementation = async (ctx) => {
       kind: 'model',
       metrics,
       lineage: {
-        backend: backendInfo().name,
+        backend: backendLineage(),
         reference: modelIn.artifactId,
         rewards: Object.fromEntries(resolveRewards(p.rewards).map((r) => [r.name, { weight: r.weight, version: REWARD_VERSIONS[r.name] }])),
         resumedFromStep: res.resumedFrom,

@@ -4,7 +4,7 @@
 // The choice and why every earlier candidate failed are recorded for manifests/lineage.
 // Nothing else in the project calls tf.setBackend.
 // Exports: initBackend(opts?) → BackendInfo (idempotent), backendInfo() (after init), describeBackendChoice(),
-//          BackendInfo, BackendName.
+//          backendLineage() (the lineage.backend record), BackendInfo, BackendName.
 import * as tf from '@tensorflow/tfjs';
 import { ClgrpoError, ErrorType } from '../errors';
 import { applyWasmFixes } from './wasm-fixes';
@@ -118,4 +118,11 @@ export function describeBackendChoice(i: BackendInfo | undefined = info): string
   if (i.simd !== undefined) parts.push(`simd: ${i.simd}`);
   for (const f of i.failed) parts.push(`${f.name} unavailable: ${f.reason}`);
   return parts.join('; ');
+}
+
+/** What every model and eval artifact records as `lineage.backend`: the choice and why earlier candidates failed. */
+export function backendLineage(i: BackendInfo = backendInfo()): {
+  name: BackendName; tfBackend: string; tfjsVersion: string; fixes: string[]; failed: BackendInfo['failed']; forced?: string;
+} {
+  return { name: i.name, tfBackend: i.tfBackend, tfjsVersion: i.tfjsVersion, fixes: i.fixes, failed: i.failed, ...(i.forced ? { forced: i.forced } : {}) };
 }

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { runEvalStage } from '../../activities/eval';
 import type { ProgressDetails, ResolvedInput, StageContext } from '../../activities/types';
 import { ErrorType } from '../../lib/errors';
-import { initBackend } from '../../lib/ml/backend';
+import { backendInfo, initBackend } from '../../lib/ml/backend';
 import { writeSyntheticDataset } from '../../lib/ml/data/build-synthetic';
 import { openDataset } from '../../lib/ml/data/dataset';
 import { VlmModel, modelConfig } from '../../lib/ml/model';
@@ -59,6 +59,12 @@ test('eval writes a well-formed report for every input model', async () => {
   const ctx = ctxFor(inputs, params, beats);
   const out = await runEvalStage(ctx);
   assert.equal(out.kind, 'eval-report');
+  // The backend record has pretrain/sft's fields: the choice and why every earlier candidate failed.
+  const b = backendInfo();
+  assert.deepEqual(out.lineage, {
+    backend: { name: b.name, tfBackend: b.tfBackend, tfjsVersion: b.tfjsVersion, fixes: b.fixes, failed: b.failed, ...(b.forced ? { forced: b.forced } : {}) },
+    split: 'test', n: 10,
+  });
   const report = JSON.parse(fs.readFileSync(path.join(ctx.outDir, 'report.json'), 'utf8')) as EvalReport;
   assert.equal(report.split, 'test');
   assert.equal(report.labels.length, 8);

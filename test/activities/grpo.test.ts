@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { checkGrpoParams, runGrpoStage } from '../../activities/grpo';
 import type { ProgressDetails, StageContext } from '../../activities/types';
 import { ClgrpoError, ErrorType } from '../../lib/errors';
+import { backendInfo } from '../../lib/ml/backend';
 import type { GrpoParams } from '../../lib/ml/grpo/trainer';
 import { loadModelDir } from '../../lib/ml/model-io';
 import { makeTinyWorld, type TinyWorld } from '../unit/grpo/fixture';
@@ -50,6 +51,11 @@ test('format-only GRPO raises the mean format reward of a partly formatted model
   const ctx = ctxFor(BASE, beats);
   const out = await runGrpoStage(ctx);
   assert.equal(out.kind, 'model');
+  // The backend record has pretrain/sft's fields: the choice and why every earlier candidate failed.
+  const b = backendInfo();
+  assert.deepEqual(out.lineage?.backend, {
+    name: b.name, tfBackend: b.tfBackend, tfjsVersion: b.tfjsVersion, fixes: b.fixes, failed: b.failed, ...(b.forced ? { forced: b.forced } : {}),
+  });
   const training = JSON.parse(fs.readFileSync(path.join(ctx.outDir, 'training.json'), 'utf8'));
   assert.equal(training.kind, 'grpo');
   assert.equal(training.steps, BASE.steps);
