@@ -26,8 +26,15 @@ function executable(p: string): boolean {
   }
 }
 
-/** The first of the three local sources that holds an executable, without touching the network. */
-export function findLocalTemporalBinary(env: Env = process.env): TemporalBinary | undefined {
+/** Where the project-local and SDK-downloaded binaries live; tests point them at temp dirs. */
+export interface BinaryPlaces {
+  local: string;
+  downloadDir: string;
+}
+
+/** The first of the local sources that holds an executable, without touching the network. */
+export function findLocalTemporalBinary(env: Env = process.env,
+  places: BinaryPlaces = { local: LOCAL_BINARY, downloadDir: SDK_DOWNLOAD_DIR }): TemporalBinary | undefined {
   if (env.TEMPORAL_CLI_PATH) {
     if (!executable(env.TEMPORAL_CLI_PATH)) {
       throw new Error(`TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} is not an executable file; fix it or unset it`);
@@ -38,8 +45,8 @@ export function findLocalTemporalBinary(env: Env = process.env): TemporalBinary 
     const p = join(dir, 'temporal');
     if (executable(p)) return { path: p, source: 'PATH' };
   }
-  if (executable(LOCAL_BINARY)) return { path: LOCAL_BINARY, source: 'project-local' };
-  const cached = findDownloaded(SDK_DOWNLOAD_DIR);
+  if (executable(places.local)) return { path: places.local, source: 'project-local' };
+  const cached = findDownloaded(places.downloadDir);
   return cached ? { path: cached, source: 'sdk-download' } : undefined;
 }
 
