@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { initBackend, backendInfo, describeBackendChoice, parseBackendName } from '../../../lib/ml/backend';
+import { BACKEND_ORDER, initBackend, backendInfo, describeBackendChoice, parseBackendName, type BackendInfo } from '../../../lib/ml/backend';
 import { ClgrpoError, ErrorType } from '../../../lib/errors';
 
 test('TFJS_BACKEND values parse by alias; a wrong one is a ConfigError listing the valid ones', () => {
@@ -13,23 +13,45 @@ test('TFJS_BACKEND values parse by alias; a wrong one is a ConfigError listing t
   assert.throws(() => parseBackendName('webgpu'), (e: unknown) => e instanceof ClgrpoError && e.type === ErrorType.Config && /gpu, node, wasm, cpu/.test(e.message));
 });
 
-test('the default choice falls through the native bindings and records why each failed', async () => {
-  const info = await initBackend({ env: {} });
+test('the choice is made once per process: later calls return it whatever they ask', async () => {
+  const info = await initBackend({ env: { TFJS_BACKEND: 'wasm' } });
+  assert.equal(info.name, 'wasm');
+  assert.equal(info.forced, 'wasm');
   assert.equal(info, backendInfo());
   assert.equal(await initBackend({ env: { TFJS_BACKEND: 'cpu' } }), info, 'chosen once per process');
-  if (info.name === 'wasm') {
-    assert.deepEqual(info.failed.map((f) => f.name), ['tfjs-node-gpu', 'tfjs-node']);
-    for (const f of info.failed) assert.ok(f.reason.length > 0);
-    assert.ok(info.fixes.includes('UnsortedSegmentSum:js'));
-  }
-  assert.match(describeBackendChoice(), new RegExp(`backend: ${info.name}`));
+  assert.match(describeBackendChoice(), /backend: wasm \(forced by TFJS_BACKEND=wasm\)/);
+});
+
+const BACKEND_TS = path.resolve(__dirname, '../../../lib/ml/backend.ts').replace(/\\/g, '/');
+const NATIVE = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+/** initBackend() in a fresh process; with `hideNative`, requiring the native bindings fails there whether or not they are installed. */
+function backendInChild(env: NodeJS.ProcessEnv, hideNative = false): BackendInfo {
+  const hide = hideNative ? `const M = require('module'); const resolve = M._resolveFilename;
+    M._resolveFilename = function (req, ...rest) {
+      if (${JSON.stringify(NATIVE)}.includes(req)) throw Object.assign(new Error('Cannot find module ' + req + ' (hidden by the test)'), { code: 'MODULE_NOT_FOUND' });
+      return resolve.call(this, req, ...rest);
+    };` : '';
+  const script = `${hide}\nrequire('${BACKEND_TS}').initBackend().then((i) => console.log(JSON.stringify(i)))`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BackendInfo;
+}
+
+test('without TFJS_BACKEND and without native bindings, the choice falls through to wasm and records why each failed', () => {
+  const env = { ...process.env };
+  delete env.TFJS_BACKEND;
+  const info = backendInChild(env, true);
+  assert.equal(info.name, 'wasm');
+  assert.equal(info.tfBackend, 'wasm');
+  assert.equal(info.forced, undefined);
+  assert.deepEqual(info.failed, NATIVE.map((m, i) => ({ name: BACKEND_ORDER[i], reason: `Cannot find module ${m} (hidden by the test)` })));
+  assert.ok(info.fixes.includes('UnsortedSegmentSum:js'), info.fixes.join(', '));
+  assert.match(describeBackendChoice(info), /backend: wasm; .*tfjs-node-gpu unavailable: Cannot find module @tensorflow\/tfjs-node-gpu \(hidden by the test\); tfjs-node unavailable: /);
 });
 
 test('TFJS_BACKEND=cpu forces the cpu backend in a fresh process', () => {
-  const script = `require('${path.resolve(__dirname, '../../../lib/ml/backend.ts').replace(/\\/g, '/')}').initBackend().then((i) => console.log(JSON.stringify(i)))`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, TFJS_BACKEND: 'cpu' }, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const info = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  const info = backendInChild({ ...process.env, TFJS_BACKEND: 'cpu' });
   assert.equal(info.name, 'cpu');
   assert.equal(info.tfBackend, 'cpu');
   assert.equal(info.forced, 'cpu');
