@@ -1,7 +1,7 @@
 // FAULTS 17 and 21 and the "resume while running" case, through the real `clgrpo` command and real
 // `clgrpo worker` processes against this file's dev server (TEMPORAL_ADDRESS) and one store:
-// - `resume` of a run that is still running attaches to it (or is refused), clearly, and never
-//   starts a second execution;
+// - `resume` of a run that is still running attaches to it, clearly, and never starts a second
+//   execution;
 // - the same spec submitted twice at once (no --name, in the same tick, or named in different
 //   seconds) makes one execution: the second start is refused by the server, naming the run;
 // - two workers race on one queue while two named runs of the same spec run at once: every stage key
@@ -55,14 +55,17 @@ async function runningOf(specHash: string): Promise<Array<{ workflowId: string; 
   return out;
 }
 
-test('resume of a run that is still running: refused or attached, clearly, never a second execution', async () => {
+test('resume of a run that is still running attaches to it, clearly, never a second execution', async () => {
   const spec = specFile('resume-running', uniqueQueue('nobody')); // no worker serves it: it stays running
   const started = await clgrpo(['run', spec, '--name', 'still-running', '--detach']);
   assert.equal(started.code, 0, started.out);
   const before = await server.client.workflow.getHandle('still-running').describe();
   const again = await clgrpo(['resume', 'still-running', '--detach']);
-  // The runtime attaches (exit 0, "still open: attaching"); refusing ("already running") is also allowed.
-  assert.match(again.out, again.code === 0 ? /still-running.*still open.*attaching/s : /already running/, again.out);
+  // `resume` (unlike `run`) attaches to the open execution: exit 0, saying so, detached again.
+  assert.equal(again.code, 0, again.out);
+  assert.match(again.out, /^run still-running is still open: attaching and following it$/m, again.out);
+  assert.match(again.out, /detached: follow with 'clgrpo watch still-running'/, again.out);
+  assert.doesNotMatch(again.out, /already running|resumed run/, again.out);
   const afterwards = await server.client.workflow.getHandle('still-running').describe();
   assert.equal(afterwards.runId, before.runId, 'the same execution, not a new one');
   assert.equal(afterwards.status.name, 'RUNNING');
