@@ -55,9 +55,13 @@ test('stages run in DAG order, in parallel up to maxParallel', async () => {
 test('a failing stage skips its dependents while the independent branch finishes', async () => {
   const q = uniqueQueue('fail');
   const ok = tinyStage({ sleepMs: 200 });
+  const badAttempts: number[] = [];
   const w = await startTestWorker(s, q, {
     dataset: async (ctx) => {
-      if (ctx.stage.id === 'bad') throw new ClgrpoError(ErrorType.Config, 'bad stage: missing thing; set it');
+      if (ctx.stage.id === 'bad') {
+        badAttempts.push(ctx.attempt);
+        throw new ClgrpoError(ErrorType.Config, 'bad stage: missing thing; set it');
+      }
       return ok(ctx);
     },
   });
@@ -72,7 +76,14 @@ test('a failing stage skips its dependents while the independent branch finishes
     const st = await liveStatus(h);
     const by = Object.fromEntries(st.stages.map((x) => [x.id, x.state]));
     assert.deepEqual(by, { a: 'succeeded', bad: 'failed', after_bad: 'skipped', side: 'succeeded', side2: 'succeeded' });
-    // Non-retryable: one attempt only.
+    // Non-retryable: one attempt only, though the stage's retry policy allows 3.
+    assert.equal(plan.stages.find((x) => x.id === 'bad')?.retry.maximumAttempts, 3);
+    assert.deepEqual(badAttempts, [1], 'the bad stage ran once');
+    // The history agrees: the bad activity's one start event records attempt 1.
+    const events = (await h.fetchHistory()).events ?? [];
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityId === 'bad')?.eventId;
+    const starts = events.filter((e) => scheduled != null && String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled));
+    assert.deepEqual(starts.map((e) => e.activityTaskStartedEventAttributes?.attempt), [1]);
     assert.equal(readRun(w.store, `fail-${q}`)?.status, 'failed');
   } finally {
     await w.stop();
