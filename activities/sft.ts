@@ -4,7 +4,8 @@
 //    cot artifact's manifest names as its `dataset` input (found as a sibling artifact dir).
 //  - target `label` (the baseline): `data` is a dataset; the completion is `<answer>label</answer>`.
 // Both use TASK_PROMPT and the same step budget (`steps`, or `epochs` over the examples), so the
-// comparison is fair. The tokenizer comes from the input model's config.json.
+// comparison is fair. The tokenizer comes from the input model's config.json. Lineage records the
+// target and its first training completion as text (`targetExample`), besides the backend choice.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ResolvedInput, StageContext, StageImplementation } from './types';
@@ -78,7 +79,9 @@ export const runSftStage: StageImplementation = async (ctx) => {
     const steps = typeof p.steps === 'number' ? p.steps : num(p, 'epochs', 2) * perEpoch;
     ctx.log.info(`sft target ${target}: ${examples.length} examples, ${steps} steps on ${backendInfo().name}`);
     const r = await trainSupervised(ctx, model, tokenizer, ds, examples, trainOptionsFrom(ctx, 'sft', steps), evalExamples);
-    return finishModelStage(ctx, 'sft', model, tokenizer, r, { target, trainExamples: examples.length });
+    // The first training completion as text (end of text left off): what the model learns to write.
+    const targetExample = { image: examples[0].image, completion: tokenizer.decode(examples[0].completion.slice(0, -1)) };
+    return finishModelStage(ctx, 'sft', model, tokenizer, r, { target, trainExamples: examples.length, targetExample });
   } finally {
     model.dispose();
   }

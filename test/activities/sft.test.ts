@@ -5,7 +5,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initBackend } from '../../lib/ml/backend';
+import { backendInfo, initBackend } from '../../lib/ml/backend';
+import { openDataset } from '../../lib/ml/data/dataset';
 import { loadModelDir } from '../../lib/ml/model-io';
 import { decodeSafetensors } from '../../lib/ml/safetensors';
 import { parseCompletion, TASK_PROMPT } from '../../lib/ml/prompt';
@@ -57,7 +58,13 @@ test('sft on CoT: every trainable variable changes and the loss falls', async ()
   assert.equal(training.kind, 'sft');
   assert.ok(heartbeats.some((hb) => hb.checkpoint === 'checkpoints/step-00000010'));
   assert.equal(heartbeats.at(-2)!.metrics!.loss, loss.at(-1));
-  assert.equal((out.lineage!.backend as { name: string }).name, 'wasm');
+  const b = backendInfo();
+  assert.deepEqual(out.lineage!.backend, { name: 'wasm', tfBackend: 'wasm', tfjsVersion: b.tfjsVersion, fixes: b.fixes, failed: [], forced: 'wasm' });
+  // The cot target: the recorded completion is that image's line of cot.jsonl, well formed.
+  const ex = out.lineage!.targetExample as { image: number; completion: string };
+  const line = fs.readFileSync(path.join(cot.dir, 'cot.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.index === ex.image);
+  assert.equal(ex.completion, line.completion);
+  assert.deepEqual(parseCompletion(ex.completion), { wellFormed: true, think: line.think, answer: line.label });
   // The tokenizer travels unchanged from the base model.
   const cfg = JSON.parse(fs.readFileSync(path.join(h.outDir, 'config.json'), 'utf8'));
   assert.deepEqual(cfg.tokenizer, JSON.parse(fs.readFileSync(path.join(base.dir, 'config.json'), 'utf8')).tokenizer);
@@ -71,7 +78,12 @@ test('sft label baseline: completion is <answer>label</answer>, evalLoss is repo
   const out = await runSftStage(makeStageContext(h).ctx);
   assert.equal(out.lineage!.target, 'label');
   assert.ok(Number.isFinite(out.metrics.evalLoss));
-  assert.deepEqual(parseCompletion('<answer>awe</answer>'), { wellFormed: false, answer: 'awe' });
+  // The completion the stage trained on, as it recorded it: the answer alone, the image's own label.
+  const ex = out.lineage!.targetExample as { image: number; completion: string };
+  const sample = openDataset(ds.dir).samples('train').find((s) => s.index === ex.image);
+  assert.ok(sample, `image ${ex.image} is in the train split`);
+  assert.equal(ex.completion, `<answer>${sample.label}</answer>`);
+  assert.deepEqual(parseCompletion(ex.completion), { wellFormed: false, answer: sample.label });
 });
 
 test('a non-finite loss fails with a non-retryable Divergence naming the step, publishing nothing', async () => {
