@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import type { JsonObject } from '../canonical';
 import type { StageContext, StageOutput, ResolvedInput } from '../../activities/types';
 import { ClgrpoError, ErrorType } from '../errors';
-import { backendInfo } from './backend';
+import { backendInfo, backendLineage } from './backend';
 import { countParams, type VlmModel } from './model';
 import { writeModelFiles } from './model-io';
 import { PROMPT_VERSION } from './prompt';
@@ -60,7 +60,7 @@ export function finishModelStage(ctx: StageContext, kind: string, model: VlmMode
     kind: 'model',
     metrics,
     lineage: {
-      backend: { name: b.name, tfBackend: b.tfBackend, tfjsVersion: b.tfjsVersion, fixes: b.fixes, failed: b.failed, ...(b.forced ? { forced: b.forced } : {}) },
+      backend: backendLineage(b),
       modelSize: model.config.size,
       promptVersion: PROMPT_VERSION,
       resumedFromStep: r.resumedFromStep,

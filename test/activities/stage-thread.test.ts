@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { createActivities, type StageRunResult } from '../../activities';
 import { toApplicationFailure } from '../../activities/failures';
 import { deserializeError, serializeError } from '../../activities/thread-protocol';
@@ -111,7 +111,9 @@ test('a cancel reaches the thread: the pretrain checkpoints, ends cancelled and 
   const env = new MockActivityEnvironment();
   let cancelledAt = 0;
   env.on('heartbeat', (d: { step: number }) => { if (d.step >= 2 && !cancelledAt) { cancelledAt = Date.now(); env.cancel(); } });
-  await assert.rejects(run(env, acts.runPretrainStage, pre));
+  // Temporal's cancellation, rethrown as is: not turned into a (retryable) ApplicationFailure.
+  await assert.rejects(run(env, acts.runPretrainStage, pre),
+    (e: unknown) => e instanceof CancelledFailure && !(e instanceof ApplicationFailure) && e.message === 'CANCELLED');
   assert.ok(cancelledAt > 0);
   assert.ok(Date.now() - cancelledAt < 30_000, 'the stage stopped itself, long before the 60 s grace');
   const ckpts = readdirSync(join(store.workDir(pre.stage.key), 'checkpoints'));
