@@ -3,6 +3,13 @@
 // (0 ok, 1 the thing checked failed / invalid, 2 usage or I/O error).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CliDeps } from './lib/cli/common';
+
+// What commands get injected (lib/ never imports activities/): worker.ts, loaded only by the
+// commands that start a worker, so `validate` or `plan` do not load the activities.
+const deps: CliDeps = {
+  startWorker: (o) => (require('./worker') as typeof import('./worker')).startWorker(o),
+};
 
 const COMMANDS: Record<string, string> = {
   validate: 'check a spec: located errors, exit 1 when invalid',
@@ -43,8 +50,8 @@ async function main(argv: string[]): Promise<number> {
   }
   // require, not import(): bin/clgrpo.js registers tsx for CommonJS only, and import() of a .ts file
   // would go through the ESM loader, which has no hook for it (ERR_UNKNOWN_FILE_EXTENSION).
-  const mod = require(file) as { run(argv: string[]): Promise<number> };
-  return mod.run(rest);
+  const mod = require(file) as { run(argv: string[], deps: CliDeps): Promise<number> };
+  return mod.run(rest, deps);
 }
 
 main(process.argv.slice(2)).then(

@@ -4,7 +4,7 @@ import { ClgrpoError, ErrorType } from '../lib/errors';
 import type { ArtifactKind } from '../lib/plan/types';
 import { finishRunRecord, type ArtifactStore, type Manifest, type RunStatus, type StageRecord } from '../lib/store';
 import type { Plan } from '../lib/plan/types';
-import { RECORD_RUN_ACTIVITY } from '../workflows/names';
+import { RECORD_RUN_ACTIVITY } from '../lib/temporal/names';
 import type { InputArtifact, ResolvedInput, StageActivityResult } from './types';
 
 /** Activity names beyond the per-kind ones in ACTIVITY_NAMES (written into histories: never rename). */

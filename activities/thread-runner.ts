@@ -5,7 +5,6 @@
 // heartbeats from the thread go through its throttle, logs through its logger, its cancellation
 // signal is forwarded as an `abort` message; a thread that does not stop within the grace period
 // after that is terminated. Every thread is terminated before its promise settles (no leaks).
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { ClgrpoError, ErrorType } from '../lib/errors';
@@ -13,29 +12,11 @@ import type { StageKind } from '../lib/plan/types';
 import { deserializeError, type AbortMessage, type ThreadMessage, type ThreadStageContext } from './thread-protocol';
 import type { StageContext, StageOutput } from './types';
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-export type StageIsolation = 'thread' | 'inline';
+// Re-exported for activities/index.ts; the pure helper lives in lib/stage (the CLI sizes workers with it).
+export { stageIsolation, type StageIsolation } from '../lib/stage/isolation';
 
 export const STAGE_THREAD_ENTRY = join(__dirname, 'stage-thread.js');
 export const DEFAULT_ABORT_GRACE_MS = 20_000;
-
-/** CLGRPO_STAGE_ISOLATION=inline|thread wins (debugging), else the caller's choice, else 'thread'. */
-export function stageIsolation(env: Env, requested?: StageIsolation): StageIsolation {
-  const e = env.CLGRPO_STAGE_ISOLATION;
-  if (e === 'inline' || e === 'thread') return e;
-  return requested ?? 'thread';
-}
-
-/**
- * Stages a local worker runs at once per queue by default: one per core (capped at the plan's
- * maxParallel) when stages run in threads; 1 inline, where a second stage would only share the
- * one blocked thread.
- */
-export function defaultStageConcurrency(env: Env, maxParallel?: number, cores = availableParallelism()): number {
-  if (stageIsolation(env) === 'inline') return 1;
-  return Math.max(1, Math.min(cores, maxParallel ?? cores));
-}
 
 /** The part of a StageContext that can be cloned into a thread. */
 export function threadContext(ctx: StageContext): ThreadStageContext {

@@ -1,32 +1,9 @@
 // Pure scheduling decisions of the Plan interpreter, kept apart from Temporal calls so they are easy
 // to read and test: which stages can start, which must be skipped, and the status summary.
 import type { Plan, PlanStage } from '../lib/plan/types';
+import type { PipelineState, StageState, StageStatus } from '../lib/temporal/status';
 
-export type StageState = 'pending' | 'running' | 'succeeded' | 'reused' | 'failed' | 'skipped' | 'cancelled';
-export type PipelineState = 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface StageStatus {
-  id: string;
-  kind: string;
-  queue: string;
-  state: StageState;
-  attempt?: number;
-  artifactId?: string;
-  reused?: boolean;
-  error?: { type?: string; message: string };
-  /** Workflow time in ms since epoch. */
-  startedAt?: number;
-  endedAt?: number;
-  summary?: Record<string, number | string>;
-}
-
-export interface PipelineStatus {
-  pipeline: string;
-  specHash: string;
-  state: PipelineState;
-  maxParallel: number;
-  stages: StageStatus[];
-}
+export type { PipelineState, PipelineStatus, StageState, StageStatus } from '../lib/temporal/status';
 
 export const DONE_STATES: ReadonlySet<StageState> = new Set(['succeeded', 'reused']);
 // A cancelled stage does not skip its dependents: they stay pending so `resume` continues them.

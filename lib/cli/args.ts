@@ -54,3 +54,11 @@ export function parseArgv(argv: string[], def: CommandDef): ParsedArgs {
   const { help: _h, ...values } = parsed.values;
   return { ok: true, values: values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals };
 }
+
+/** Parses argv; on --help or a usage error prints the text and returns the exit code instead. */
+export function parse(argv: string[], def: CommandDef): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } | number {
+  const a = parseArgv(argv, def);
+  if (a.ok) return a;
+  (a.exitCode === 0 ? console.log : console.error)(a.text);
+  return a.exitCode;
+}

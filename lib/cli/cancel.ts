@@ -1,7 +1,7 @@
 // `clgrpo cancel <run> [--wait]`: request cancellation; running stages stop at their next
 // heartbeat and keep their checkpoints; the run ends cancelled and can be resumed.
-import type { CommandDef } from './args';
-import { connect, context, parse } from './common';
+import { parse, type CommandDef } from './args';
+import { context, withClient } from './common';
 
 export const CANCEL: CommandDef = {
   name: 'clgrpo cancel',
@@ -13,13 +13,7 @@ export const CANCEL: CommandDef = {
 export async function run(argv: string[]): Promise<number> {
   const a = parse(argv, CANCEL);
   if (typeof a === 'number') return a;
-  const ctx = context();
-  const c = await connect(ctx, false);
-  if (!c) {
-    console.error(`clgrpo cancel: no Temporal server is running for ${ctx.home} and TEMPORAL_ADDRESS is not set`);
-    return 2;
-  }
-  try {
+  return withClient('cancel', context(), async (c) => {
     const h = c.client.workflow.getHandle(a.positionals[0]);
     const d = await h.describe();
     if (d.status.name !== 'RUNNING') {
@@ -33,7 +27,5 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`run ${a.positionals[0]}: ${(await h.describe()).status.name.toLowerCase()}`);
     }
     return 0;
-  } finally {
-    await c.connection.close();
-  }
+  });
 }

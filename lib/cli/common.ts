@@ -1,13 +1,20 @@
-// Shared plumbing of the runtime commands: the store root, the Temporal endpoint and client,
-// argv parsing with --help, spec errors, and resolving "a run name or an artifact id".
+// Shared plumbing of the runtime commands: what cli.ts injects, the store root, the Temporal
+// endpoint and client, spec errors, and resolving "a run name or an artifact id". (argv parsing
+// with --help is `parse` in args.ts, free of Temporal imports for `validate` and `plan`.)
 import type { Client, Connection } from '@temporalio/client';
 import { ClgrpoError } from '../errors';
 import { ArtifactStore, readRun, storeRoot, type RunRecord } from '../store';
 import { connectClient, type Endpoint } from '../temporal/connection';
 import { currentEndpoint, ensureServer } from '../temporal/dev-server';
-import { parseArgv, type CommandDef } from './args';
+import type { StartWorker } from '../temporal/worker-process';
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** What the composition root (cli.ts) gives the commands: lib/ never constructs activities itself. */
+export interface CliDeps {
+  /** Starts a worker process with the real activities (worker.ts). */
+  startWorker: StartWorker;
+}
 
 export interface Ctx {
   env: Env;
@@ -18,14 +25,6 @@ export interface Ctx {
 export function context(env: Env = process.env): Ctx {
   const home = storeRoot(env);
   return { env, home, store: new ArtifactStore(home) };
-}
-
-/** Parses argv; on --help or a usage error prints and returns the exit code instead. */
-export function parse(argv: string[], def: CommandDef): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } | number {
-  const a = parseArgv(argv, def);
-  if (a.ok) return a;
-  (a.exitCode === 0 ? console.log : console.error)(a.text);
-  return a.exitCode;
 }
 
 export interface Connected {
@@ -40,6 +39,23 @@ export async function connect(ctx: Ctx, start: boolean): Promise<Connected | und
   if (!endpoint) return undefined;
   const { client, connection } = await connectClient(endpoint);
   return { endpoint, client, connection };
+}
+
+/**
+ * Runs `fn` with a client of the running server (never starts one) and closes it afterwards; with
+ * no server and no TEMPORAL_ADDRESS it says so and returns exit code 2.
+ */
+export async function withClient(cmd: string, ctx: Ctx, fn: (c: Connected) => Promise<number>): Promise<number> {
+  const c = await connect(ctx, false);
+  if (!c) {
+    console.error(`clgrpo ${cmd}: no Temporal server is running for ${ctx.home} and TEMPORAL_ADDRESS is not set`);
+    return 2;
+  }
+  try {
+    return await fn(c);
+  } finally {
+    await c.connection.close();
+  }
 }
 
 /** Prints a ClgrpoError's message (they are written for people) and returns exit code 1 or 2. */
@@ -65,4 +81,12 @@ export function resolveTarget(ctx: Ctx, name: string): Target | string {
     if (hits.length > 1) return `'${name}' matches ${hits.length} artifacts; give more digits`;
   }
   return `no run or artifact named '${name}' in ${ctx.home} (see 'clgrpo runs'; artifact ids are hex, 8+ digits)`;
+}
+
+/** resolveTarget for a command: prints why a name resolves to nothing and returns exit code 2 instead. */
+export function targetOrExit(cmd: string, ctx: Ctx, name: string): Target | number {
+  const t = resolveTarget(ctx, name);
+  if (typeof t !== 'string') return t;
+  console.error(`clgrpo ${cmd}: ${t}`);
+  return 2;
 }

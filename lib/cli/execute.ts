@@ -2,17 +2,18 @@
 // the embedded server unless TEMPORAL_ADDRESS is set), start an in-process worker on the plan's
 // queues unless told not to, start the workflow (a running run of that name is refused), write the
 // run record, print the Web UI link, follow progress, print the summary. Exit 0 only on success.
-import { consoleLog, shutdownOnSignals, startWorker } from '../../worker';
-import type { Plan } from '../plan/types';
-import { readRun, startRunRecord } from '../store';
-import { workflowUrl } from '../temporal/connection';
-import { defaultStageConcurrency } from '../../activities/thread-runner';
 import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { ClgrpoError } from '../errors';
+import type { Plan } from '../plan/types';
+import { defaultStageConcurrency } from '../stage/isolation';
+import { readRun, startRunRecord } from '../store';
+import { workflowUrl } from '../temporal/connection';
+import { PIPELINE_TASK_QUEUE } from '../temporal/names';
 import { startPipeline, type LiveStatus } from '../temporal/pipeline-client';
+import { consoleLog, shutdownOnSignals, type WorkerProcess } from '../temporal/worker-process';
+import type { FlagDef } from './args';
+import { connect, reportError, type CliDeps, type Ctx } from './common';
 import { fromRecord } from './status';
-import { PIPELINE_TASK_QUEUE } from '../../workflows/names';
-import { connect, reportError, type Ctx } from './common';
 import { follow } from './follow';
 import { summaryTable } from './progress';
 
@@ -26,13 +27,28 @@ export interface ExecuteOptions {
   verb: string;
 }
 
-export async function execute(ctx: Ctx, plan: Plan, o: ExecuteOptions): Promise<number> {
+/** The flags `run` and `resume` share (read back with executeFlags). */
+export const EXECUTE_FLAGS: Record<string, FlagDef> = {
+  detach: { type: 'boolean', description: 'start the run and return; workers elsewhere do the work' },
+  'no-worker': { type: 'boolean', description: 'do not start a local worker (one runs elsewhere)' },
+  concurrency: { type: 'string', value: 'N', description: 'stages the local worker runs at once per queue (default: cores, at most the plan\'s maxParallel; 1 with CLGRPO_STAGE_ISOLATION=inline)' },
+  json: { type: 'boolean', description: 'print the final status as JSON (progress goes nowhere)' },
+};
+
+export function executeFlags(values: Record<string, unknown>): Pick<ExecuteOptions, 'detach' | 'noWorker' | 'json' | 'concurrency'> {
+  return {
+    detach: Boolean(values.detach), noWorker: Boolean(values['no-worker']), json: Boolean(values.json),
+    concurrency: values.concurrency ? Number(values.concurrency) : undefined,
+  };
+}
+
+export async function execute(ctx: Ctx, deps: CliDeps, plan: Plan, o: ExecuteOptions): Promise<number> {
   const c = await connect(ctx, true);
   if (!c) return 2;
   const log = consoleLog('[worker]');
   const queues = [...new Set(plan.stages.map((s) => s.queue))];
   const say = o.json ? (m: string) => console.error(m) : (m: string) => console.log(m);
-  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+  let worker: WorkerProcess | undefined;
   try {
     let handle: WorkflowHandle;
     let runId: string;
@@ -56,7 +72,7 @@ export async function execute(ctx: Ctx, plan: Plan, o: ExecuteOptions): Promise<
       return 0;
     }
     if (!o.noWorker) {
-      const w = await startWorker({ endpoint: c.endpoint, env: ctx.env, queues, concurrency: o.concurrency ?? defaultStageConcurrency(ctx.env, plan.maxParallel), log, shutdownGraceMs: 30_000 });
+      const w = await deps.startWorker({ endpoint: c.endpoint, env: ctx.env, queues, concurrency: o.concurrency ?? defaultStageConcurrency(ctx.env, plan.maxParallel), log, shutdownGraceMs: 30_000 });
       worker = w;
       shutdownOnSignals({ shutdown: () => { say(`stopping the local worker; the run stays open: 'clgrpo resume ${o.workflowId}' or start 'clgrpo worker'`); w.shutdown(); } }, log);
     }

@@ -1,8 +1,8 @@
 // `clgrpo lineage <run|artifact> [--format tree|json|mermaid|dot]`: the ancestry of an artifact, or
 // of the final artifacts of a run, read from manifests in the store.
 import { ancestry, LINEAGE_FORMATS, renderLineage, runRoots, type LineageFormat } from '../store';
-import type { CommandDef } from './args';
-import { context, parse, resolveTarget } from './common';
+import { parse, type CommandDef } from './args';
+import { context, targetOrExit } from './common';
 
 export const LINEAGE: CommandDef = {
   name: 'clgrpo lineage',
@@ -20,11 +20,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const ctx = context();
-  const t = resolveTarget(ctx, a.positionals[0]);
-  if (typeof t === 'string') {
-    console.error(`clgrpo lineage: ${t}`);
-    return 2;
-  }
+  const t = targetOrExit('lineage', ctx, a.positionals[0]);
+  if (typeof t === 'number') return t;
   const roots = 'run' in t ? runRoots(ctx.store, t.run) : [t.artifactId];
   if (!roots.length) {
     console.error(`clgrpo lineage: run ${a.positionals[0]} has no artifacts yet`);

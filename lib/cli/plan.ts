@@ -5,11 +5,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatLocated } from '../spec';
-import { compilePlan, type Plan } from '../plan';
+import type { Plan } from '../plan';
 import { runEverything, type Decision, type DecideFn } from '../plan/decide';
-import { loadSpecFile } from '../spec';
-import { parseArgv, type CommandDef } from './args';
-import { toJsonError } from './validate';
+import { parse, type CommandDef } from './args';
+import { check, toJsonError } from './validate';
 
 export const PLAN: CommandDef = {
   name: 'clgrpo plan',
@@ -40,19 +39,15 @@ export function formatPlanTable(plan: Plan, decisions: Decision[]): string {
 
 /** The command with an explicit decider (the runtime and tests call this). */
 export async function runWith(argv: string[], decide?: DecideFn): Promise<number> {
-  const args = parseArgv(argv, PLAN);
-  if (!args.ok) {
-    (args.exitCode === 0 ? console.log : console.error)(args.text);
-    return args.exitCode;
-  }
-  const loaded = loadSpecFile(args.positionals[0]);
-  const compiled = 'errors' in loaded ? loaded : compilePlan(loaded.spec, { overrides: (args.values.set as string[] | undefined) ?? [] });
-  if ('errors' in compiled) {
-    if (args.values.json) console.log(JSON.stringify({ valid: false, errors: compiled.errors.map(toJsonError), warnings: compiled.warnings.map(toJsonError) }, null, 2));
-    else for (const e of [...compiled.warnings, ...compiled.errors]) console.error(formatLocated(e));
-    return 'io' in compiled && compiled.io ? 2 : 1;
-  }
+  const args = parse(argv, PLAN);
+  if (typeof args === 'number') return args;
+  const compiled = check(args.positionals[0], (args.values.set as string[] | undefined) ?? []);
   const { plan, warnings } = compiled;
+  if (!plan) {
+    if (args.values.json) console.log(JSON.stringify({ valid: false, errors: compiled.errors.map(toJsonError), warnings: warnings.map(toJsonError) }, null, 2));
+    else for (const e of [...warnings, ...compiled.errors]) console.error(formatLocated(e));
+    return compiled.io ? 2 : 1;
+  }
   const d = decide ?? (await defaultDecider());
   const decisions: Decision[] = [];
   for (const s of plan.stages) decisions.push(await d(s));

@@ -9,7 +9,7 @@ import { collectReport } from '../report/collect';
 import { renderHtml } from '../report/render-html';
 import { renderMarkdown } from '../report/render-md';
 import { ArtifactStore, storeRoot } from '../store';
-import { parseArgv, type CommandDef } from './args';
+import { parse, type CommandDef } from './args';
 
 export const REPORT_COMMAND: CommandDef = {
   name: 'clgrpo report',
@@ -23,11 +23,8 @@ export const REPORT_COMMAND: CommandDef = {
 };
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgv(argv, REPORT_COMMAND);
-  if (!args.ok) {
-    (args.exitCode === 0 ? console.log : console.error)(args.text);
-    return args.exitCode;
-  }
+  const args = parse(argv, REPORT_COMMAND);
+  if (typeof args === 'number') return args;
   const runs = args.positionals;
   const root = storeRoot();
   if (!existsSync(join(root, 'runs'))) {

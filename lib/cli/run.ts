@@ -2,9 +2,9 @@
 // start the pipeline workflow on Temporal, follow it to the end (see execute.ts).
 import { loadAndCompile } from '../plan';
 import { defaultRunName, safeName } from '../temporal/pipeline-client';
-import type { CommandDef } from './args';
-import { context, parse, reportError } from './common';
-import { execute } from './execute';
+import { parse, type CommandDef } from './args';
+import { context, reportError, type CliDeps } from './common';
+import { EXECUTE_FLAGS, execute, executeFlags } from './execute';
 
 export const RUN: CommandDef = {
   name: 'clgrpo run',
@@ -13,14 +13,11 @@ export const RUN: CommandDef = {
   flags: {
     set: { type: 'string', multiple: true, value: 'path=value', description: 'override a spec field (repeatable), e.g. stages.sft.params.epochs=1' },
     name: { type: 'string', value: 'run', description: 'run name = workflow id (default <pipeline>-<spec hash 12>: a spec runs once at a time, a second start is refused while it runs; a finished one runs again under the same name)' },
-    detach: { type: 'boolean', description: 'start the run and return; workers elsewhere do the work' },
-    'no-worker': { type: 'boolean', description: 'do not start a local worker (one runs elsewhere)' },
-    concurrency: { type: 'string', value: 'N', description: 'stages the local worker runs at once per queue (default: cores, at most the plan\'s maxParallel; 1 with CLGRPO_STAGE_ISOLATION=inline)' },
-    json: { type: 'boolean', description: 'print the final status as JSON (progress goes nowhere)' },
+    ...EXECUTE_FLAGS,
   },
 };
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], deps: CliDeps): Promise<number> {
   const a = parse(argv, RUN);
   if (typeof a === 'number') return a;
   const ctx = context();
@@ -35,8 +32,5 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`clgrpo run: --name '${name}' may only hold letters, digits, '.', '_' and '-' (e.g. '${safeName(name)}')`);
     return 2;
   }
-  return execute(ctx, plan, {
-    verb: 'run', workflowId: name ?? defaultRunName(plan), detach: Boolean(a.values.detach), noWorker: Boolean(a.values['no-worker']),
-    json: Boolean(a.values.json), concurrency: a.values.concurrency ? Number(a.values.concurrency) : undefined,
-  });
+  return execute(ctx, deps, plan, { verb: 'run', workflowId: name ?? defaultRunName(plan), ...executeFlags(a.values) });
 }

@@ -1,7 +1,7 @@
 // `clgrpo runs [--json]`: the runs recorded in the store, newest first.
 import { listRuns } from '../store';
-import type { CommandDef } from './args';
-import { context, parse } from './common';
+import { parse, type CommandDef } from './args';
+import { context } from './common';
 
 export const RUNS: CommandDef = {
   name: 'clgrpo runs',

@@ -1,8 +1,8 @@
 // `clgrpo server start|stop|status`: the embedded Temporal dev server for this CLGRPO_HOME.
 import { findLocalTemporalBinary } from '../temporal/binary';
 import { checkServer, startServer, stopServer, tcpOpen } from '../temporal/dev-server';
-import type { CommandDef } from './args';
-import { context, parse } from './common';
+import { parse, type CommandDef } from './args';
+import { context } from './common';
 
 export const SERVER: CommandDef = {
   name: 'clgrpo server',

@@ -2,8 +2,8 @@
 // when it is reachable (live heartbeats included); otherwise prints the run record from the store.
 import { readRun, type RunRecord } from '../store';
 import { liveStatus, type LiveStatus } from '../temporal/pipeline-client';
-import type { CommandDef } from './args';
-import { connect, context, parse } from './common';
+import { parse, type CommandDef } from './args';
+import { connect, context } from './common';
 import { stageLine, summaryTable } from './progress';
 
 export const STATUS: CommandDef = {

@@ -1,8 +1,8 @@
 // `clgrpo validate <spec> [--json]`: every located problem at once. Exit 0 valid, 1 invalid,
 // 2 usage or I/O error. `--json` prints { valid, errors: [{file,line,col,path,message,hint}], warnings }.
 import { formatLocated, loadSpecFile, type LocatedError } from '../spec';
-import { compilePlan } from '../plan';
-import { parseArgv, type CommandDef } from './args';
+import { compilePlan, type Plan } from '../plan';
+import { parse, type CommandDef } from './args';
 
 export const VALIDATE: CommandDef = {
   name: 'clgrpo validate',
@@ -18,20 +18,21 @@ export function toJsonError(e: LocatedError): { file: string; line: number; col:
   return { file: e.file, line: e.line, col: e.col, path: e.path, message: e.message, hint: e.hint ?? null, type: e.type };
 }
 
-/** Load and check (compiling too, so matrix cells and duplicate stage keys are checked as well). */
-export function check(file: string, set: string[]): { errors: LocatedError[]; warnings: LocatedError[]; io: boolean } {
+/**
+ * Load and check (compiling too, so matrix cells and duplicate stage keys are checked as well);
+ * `plan` is set when there are no errors. Shared by `validate` and `plan`.
+ */
+export function check(file: string, set: string[]): { plan?: Plan; errors: LocatedError[]; warnings: LocatedError[]; io: boolean } {
   const loaded = loadSpecFile(file);
   if ('errors' in loaded) return { errors: loaded.errors, warnings: loaded.warnings, io: loaded.io === true };
   const compiled = compilePlan(loaded.spec, { overrides: set });
-  return { errors: 'errors' in compiled ? compiled.errors : [], warnings: compiled.warnings, io: false };
+  if ('errors' in compiled) return { errors: compiled.errors, warnings: compiled.warnings, io: false };
+  return { plan: compiled.plan, errors: [], warnings: compiled.warnings, io: false };
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgv(argv, VALIDATE);
-  if (!args.ok) {
-    (args.exitCode === 0 ? console.log : console.error)(args.text);
-    return args.exitCode;
-  }
+  const args = parse(argv, VALIDATE);
+  if (typeof args === 'number') return args;
   const file = args.positionals[0];
   const { errors, warnings, io } = check(file, (args.values.set as string[] | undefined) ?? []);
   const code = io ? 2 : errors.length ? 1 : 0;

@@ -1,8 +1,8 @@
 // `clgrpo verify <run|artifact> [--json]`: re-hash every file of the artifact (and its ancestors)
 // or of every artifact of a run; exit 1 naming each file that changed, went missing or appeared.
 import { ancestry, runRoots, type VerifyResult } from '../store';
-import type { CommandDef } from './args';
-import { context, parse, resolveTarget } from './common';
+import { parse, type CommandDef } from './args';
+import { context, targetOrExit } from './common';
 
 export const VERIFY: CommandDef = {
   name: 'clgrpo verify',
@@ -15,11 +15,8 @@ export async function run(argv: string[]): Promise<number> {
   const a = parse(argv, VERIFY);
   if (typeof a === 'number') return a;
   const ctx = context();
-  const t = resolveTarget(ctx, a.positionals[0]);
-  if (typeof t === 'string') {
-    console.error(`clgrpo verify: ${t}`);
-    return 2;
-  }
+  const t = targetOrExit('verify', ctx, a.positionals[0]);
+  if (typeof t === 'number') return t;
   const roots = 'run' in t ? [...new Set([...runRoots(ctx.store, t.run), ...Object.values(t.run.stages).map((s) => s.artifactId).filter((x): x is string => Boolean(x))])] : [t.artifactId];
   const g = ancestry(ctx.store, roots);
   const results: (VerifyResult & { stageId: string })[] = [];

@@ -1,6 +1,6 @@
 // `clgrpo watch <run>`: follow a run started elsewhere (or detached) until it ends.
-import type { CommandDef } from './args';
-import { connect, context, parse } from './common';
+import { parse, type CommandDef } from './args';
+import { context, withClient } from './common';
 import { finish, recordStatus } from './execute';
 import { follow } from './follow';
 
@@ -15,15 +15,8 @@ export async function run(argv: string[]): Promise<number> {
   const a = parse(argv, WATCH);
   if (typeof a === 'number') return a;
   const ctx = context();
-  const c = await connect(ctx, false);
-  if (!c) {
-    console.error(`clgrpo watch: no Temporal server is running for ${ctx.home} and TEMPORAL_ADDRESS is not set`);
-    return 2;
-  }
-  try {
+  return withClient('watch', ctx, async (c) => {
     const final = await follow(c.client.workflow.getHandle(a.positionals[0]), { quiet: Boolean(a.values.json), fallback: () => recordStatus(ctx, a.positionals[0]) });
     return finish(ctx, final, { json: Boolean(a.values.json), workflowId: a.positionals[0] });
-  } finally {
-    await c.connection.close();
-  }
+  });
 }

@@ -1,9 +1,9 @@
 // `clgrpo worker [--queues cpu,gpu] [--concurrency N] [--no-workflows]`: a long-running worker on
 // this machine against TEMPORAL_ADDRESS (or the embedded server) and the store at CLGRPO_HOME.
-import { defaultStageConcurrency } from '../../activities/thread-runner';
-import { consoleLog, describeBackend, shutdownOnSignals, startWorker } from '../../worker';
-import type { CommandDef } from './args';
-import { connect, context, parse } from './common';
+import { defaultStageConcurrency } from '../stage/isolation';
+import { consoleLog, describeBackend, shutdownOnSignals } from '../temporal/worker-process';
+import { parse, type CommandDef } from './args';
+import { connect, context, type CliDeps } from './common';
 
 export const WORKER: CommandDef = {
   name: 'clgrpo worker',
@@ -17,7 +17,7 @@ export const WORKER: CommandDef = {
   },
 };
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], deps: CliDeps): Promise<number> {
   const a = parse(argv, WORKER);
   if (typeof a === 'number') return a;
   const queues = String(a.values.queues ?? 'cpu,gpu').split(',').map((q) => q.trim()).filter(Boolean);
@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!c) return 2;
   await c.connection.close();
   log.info(await describeBackend(ctx.env));
-  const w = await startWorker({
+  const w = await deps.startWorker({
     endpoint: c.endpoint, env: ctx.env, queues, concurrency, log, workflowQueue: a.values['no-workflows'] ? null : undefined,
     shutdownGraceMs: Number(a.values['grace-seconds'] ?? 30) * 1000,
   });

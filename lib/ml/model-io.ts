@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Rng } from '../rng';
 import { Rng as RngClass } from '../rng';
 import { VlmModel, type ModelConfig } from './model';
-import { PROMPT_VERSION } from './prompt';
+import { TASK_PROMPT_VERSION } from './prompt';
 import { decodeSafetensors, encodeSafetensors, floatEntries, tensorsToEntries } from './safetensors';
 import { Tokenizer, type TokenizerJson } from './tokenizer';
 import * as tf from '@tensorflow/tfjs';
@@ -40,7 +40,7 @@ export function modelWeightsBytes(model: VlmModel): Buffer {
 export function writeModelFiles(dir: string, model: VlmModel, tokenizer: Tokenizer, training?: TrainingJson): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'model.safetensors'), modelWeightsBytes(model));
-  const config: ModelFileConfig = { format: 'clgrpo-vlm', version: 1, model: model.config, tokenizer: tokenizer.toJSON(), promptVersion: PROMPT_VERSION };
+  const config: ModelFileConfig = { format: 'clgrpo-vlm', version: 1, model: model.config, tokenizer: tokenizer.toJSON(), promptVersion: TASK_PROMPT_VERSION };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
   if (training) fs.writeFileSync(path.join(dir, 'training.json'), JSON.stringify(training));
 }

@@ -3,12 +3,12 @@
 // Prompts are short on purpose (DESIGN §9): the label list is implied by the task, not spelled out.
 // The image enters the model as its patch embeddings before the prompt; the prompt starts with the
 // `<image>` token, which marks where the image ends.
-// Exports: TASK_PROMPT, CAPTION_PROMPT, PROMPT_VERSION, cotCompletion, labelCompletion, parseCompletion,
+// Exports: TASK_PROMPT, CAPTION_PROMPT, TASK_PROMPT_VERSION, cotCompletion, labelCompletion, parseCompletion,
 //          encodePrompt, encodeCompletion, tokenizerCorpus, ParsedCompletion.
 import type { Tokenizer } from './tokenizer';
 
 /** Bump when a prompt or the completion format changes (part of lineage). */
-export const PROMPT_VERSION = 1;
+export const TASK_PROMPT_VERSION = 1;
 /** Asked in sft, grpo and eval: the same prompt for the CoT model and the label baseline. */
 export const TASK_PROMPT = '<image>What emotion does this image evoke?';
 /** Asked in caption pretraining. */

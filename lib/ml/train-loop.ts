@@ -8,7 +8,8 @@
 // Exports: trainSupervised, TrainOptions, TrainResult, maskedNll.
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { StageContext } from '../../activities/types';
+import type { PretrainParamsResolved } from '../spec/spec-types.generated';
+import type { StageContext } from '../stage/types';
 import { ClgrpoError, ErrorType } from '../errors';
 import { CheckpointStore } from './checkpoint';
 import type { Dataset } from './data/dataset';
@@ -19,18 +20,15 @@ import type { Tokenizer } from './tokenizer';
 import { batchSchedule, exampleImages, type SupervisedExample } from './train-data';
 import { restoreTrainCheckpoint, saveTrainCheckpoint, type TrainState } from './train-state';
 
-export interface TrainOptions {
-  kind: string;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  warmupSteps: number;
-  weightDecay: number;
-  gradClip: number;
-  checkpointEvery: number;
-  keepCheckpoints: number;
-  seed: number;
-}
+/**
+ * The optimisation fields of the resolved pretrain params, generated from the schema (STYLE.md 5);
+ * sft's resolved params carry the same fields (its steps derive from epochs).
+ */
+type LoopParams = Pick<PretrainParamsResolved,
+  'steps' | 'batchSize' | 'lr' | 'warmupSteps' | 'weightDecay' | 'gradClip' | 'checkpointEvery' | 'keepCheckpoints'>;
+
+/** The loop's options: the resolved params' optimisation fields plus the stage kind and seed. */
+export type TrainOptions = LoopParams & { kind: string; seed: number };
 
 export interface TrainResult {
   state: TrainState;

@@ -4,12 +4,12 @@
 // Exports: num, str, input, trainOptionsFrom, finishModelStage.
 import * as fs from 'node:fs';
 import type { JsonObject } from '../canonical';
-import type { StageContext, StageOutput, ResolvedInput } from '../../activities/types';
+import type { StageContext, StageOutput, ResolvedInput } from '../stage/types';
 import { ClgrpoError, ErrorType } from '../errors';
 import { backendInfo, backendLineage } from './backend';
 import { countParams, type VlmModel } from './model';
 import { writeModelFiles } from './model-io';
-import { PROMPT_VERSION } from './prompt';
+import { TASK_PROMPT_VERSION } from './prompt';
 import type { Tokenizer } from './tokenizer';
 import type { TrainOptions, TrainResult } from './train-loop';
 
@@ -62,7 +62,7 @@ export function finishModelStage(ctx: StageContext, kind: string, model: VlmMode
     lineage: {
       backend: backendLineage(b),
       modelSize: model.config.size,
-      promptVersion: PROMPT_VERSION,
+      promptVersion: TASK_PROMPT_VERSION,
       resumedFromStep: r.resumedFromStep,
       ...extra,
     },

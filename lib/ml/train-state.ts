@@ -8,7 +8,7 @@ import type { CheckpointStore, LoadedCheckpoint } from './checkpoint';
 import type { VlmModel } from './model';
 import { modelWeightsBytes, type ModelFileConfig } from './model-io';
 import type { AdamW } from './optimizer';
-import { PROMPT_VERSION } from './prompt';
+import { TASK_PROMPT_VERSION } from './prompt';
 import { decodeSafetensors, encodeSafetensors, floatEntries, tensorsToEntries } from './safetensors';
 import type { Tokenizer } from './tokenizer';
 
@@ -31,7 +31,7 @@ export function saveTrainCheckpoint(store: CheckpointStore, model: VlmModel, tok
   } finally {
     tf.dispose([...st.tensors.values()]);
   }
-  const config: ModelFileConfig = { format: 'clgrpo-vlm', version: 1, model: model.config, tokenizer: tokenizer.toJSON(), promptVersion: PROMPT_VERSION };
+  const config: ModelFileConfig = { format: 'clgrpo-vlm', version: 1, model: model.config, tokenizer: tokenizer.toJSON(), promptVersion: TASK_PROMPT_VERSION };
   return store.save(state.step, new Map([
     ['model.safetensors', modelWeightsBytes(model)],
     ['optimizer.safetensors', optBytes],

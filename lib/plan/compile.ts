@@ -7,11 +7,11 @@ import { checkParams } from '../spec/param-rules';
 import { validateParamsDef } from '../spec/schema';
 import { locate, segmentsOf, type SpecSource } from '../spec/source';
 import type { PipelineSpec, Stage } from '../spec/spec-types.generated';
-import { bindInputs, hasCotUpstream, type BaseBinding, type BaseStage } from './bind';
+import { bindInputs, hasCotUpstream, type BaseBinding, type BaseStage } from '../spec/bind';
 import { codeVersionOf } from './code-versions';
-import { PARAMS_DEF, resolveParams } from './defaults';
+import { PARAMS_DEF, resolveParams } from '../spec/defaults';
 import { resolveRetry, resolveTimeouts } from './durations';
-import { OUTPUT_OF, planKind, sftTarget } from './kinds';
+import { OUTPUT_OF, planKind, sftTarget } from '../spec/kinds';
 import { combine, compatible, contextCells, contextSeed, matrixCells, setPath, variantId, type Cell, type Context, type Variant } from './matrix';
 import type { InputBinding, Plan, PlanStage } from './types';
 

@@ -2,13 +2,10 @@
 // This file is a contract between lib/plan (writer), workflows/ (reader) and activities/ (reader):
 // it must stay free of Node imports so the workflow bundle can use it.
 import type { JsonObject, JsonValue } from '../canonical';
+import type { ArtifactKind, StageKind } from '../spec/kinds';
 
-export const STAGE_KINDS = ['dataset', 'pretrain', 'cot', 'sft', 'grpo', 'eval'] as const;
-export type StageKind = (typeof STAGE_KINDS)[number];
-
-/** What a stage writes. */
-export const ARTIFACT_KINDS = ['dataset', 'cot-dataset', 'model', 'eval-report'] as const;
-export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
+// The kind lists are the spec's (lib/spec/kinds.ts, itself import-free); re-exported for readers of plans.
+export { ARTIFACT_KINDS, STAGE_KINDS, type ArtifactKind, type StageKind } from '../spec/kinds';
 
 export interface RetrySpec {
   maximumAttempts: number;

@@ -3,7 +3,7 @@
 // whose paths are relative to `params`. The compiler runs them again on every matrix cell.
 import { ErrorType } from '../errors';
 import type { JsonObject } from '../canonical';
-import { planKind, type SpecKind } from '../plan/kinds';
+import { planKind, type SpecKind } from './kinds';
 import type { SemProblem } from './semantics';
 
 type O = Record<string, unknown>;

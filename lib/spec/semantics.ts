@@ -3,9 +3,9 @@
 // problems (reading fields defensively), so one `validate` reports everything. Every message carries
 // the numbers involved and the fix.
 import { ErrorType, type ErrorTypeName } from '../errors';
-import { bindInputs, type BaseStage } from '../plan/bind';
-import { paramPathProblem, resolveParams } from '../plan/defaults';
-import type { SpecKind } from '../plan/kinds';
+import { bindInputs, type BaseStage } from './bind';
+import { paramPathProblem, resolveParams } from './defaults';
+import type { SpecKind } from './kinds';
 import type { JsonObject } from '../canonical';
 import { looksLikeSecret, shortName } from './located';
 import { suggestion } from './suggest';

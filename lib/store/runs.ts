@@ -4,10 +4,11 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plan } from '../plan/types';
+import type { StageState } from '../temporal/status';
 import { checkRelative, confine } from './paths';
 import { writeFileDurable, type ArtifactStore } from './store';
 
-export type StageState = 'pending' | 'running' | 'succeeded' | 'reused' | 'failed' | 'skipped' | 'cancelled';
+export type { StageState };
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'terminated' | 'timed_out' | 'unknown';
 
 export interface StageRecord {

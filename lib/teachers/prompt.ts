@@ -2,7 +2,7 @@
 // changing a word here changes the question, so earlier answers must not be reused for it.
 import { sha256Hex } from '../canonical';
 
-export const PROMPT_VERSION = 1;
+export const TEACHER_PROMPT_VERSION = 1;
 
 const SYSTEM = 'You label the emotion an image evokes. You are brief and precise.';
 
@@ -27,7 +27,7 @@ export function buildPrompt(labels: readonly string[], hint?: string): ChatMessa
 
 /** Hash of the template and the label list (the only variable part shared by every sample). */
 export function promptHash(labels: readonly string[]): string {
-  return sha256Hex(JSON.stringify({ v: PROMPT_VERSION, SYSTEM, USER, HINT, labels }));
+  return sha256Hex(JSON.stringify({ v: TEACHER_PROMPT_VERSION, SYSTEM, USER, HINT, labels }));
 }
 
 /** Recover the hint from a prompt (the loopback test server answers rationalization asks with it). */

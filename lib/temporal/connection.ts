@@ -4,7 +4,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { SEARCH_ATTRIBUTES } from '../../workflows/names';
+import { SEARCH_ATTRIBUTES } from './names';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

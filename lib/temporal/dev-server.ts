@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { createServer, createConnection } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../../workflows/names';
+import { SEARCH_ATTRIBUTES } from './names';
 import { resolveTemporalBinary, type BinarySource } from './binary';
 import { namespaceOf, type Endpoint } from './connection';
 

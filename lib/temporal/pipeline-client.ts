@@ -8,10 +8,9 @@ import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle,
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { ClgrpoError, ErrorType } from '../errors';
 import type { Plan } from '../plan/types';
-import type { ProgressDetails } from '../../activities/types';
-import { PIPELINE_TASK_QUEUE, PIPELINE_WORKFLOW, STATUS_QUERY } from '../../workflows/names';
-import type { PipelineInput, PipelineResult } from '../../workflows/pipeline';
-import type { PipelineStatus, StageStatus } from '../../workflows/state';
+import type { ProgressDetails } from '../stage/types';
+import { PIPELINE_TASK_QUEUE, PIPELINE_WORKFLOW, STATUS_QUERY } from './names';
+import type { PipelineInput, PipelineResult, PipelineStatus, StageStatus } from './status';
 import { PIPELINE_KEY, SPEC_HASH_KEY } from './connection';
 
 /**

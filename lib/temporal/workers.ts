@@ -3,8 +3,7 @@
 // `clgrpo worker`, by `clgrpo run`'s in-process worker, by tests and by the benchmark.
 import { resolve } from 'node:path';
 import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { Activities } from '../../activities';
-import { PIPELINE_TASK_QUEUE } from '../../workflows/names';
+import { PIPELINE_TASK_QUEUE } from './names';
 import { installRuntime } from './connection';
 
 export const WORKFLOWS_PATH = resolve(__dirname, '..', '..', 'workflows', 'index.ts');
@@ -19,7 +18,8 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 export interface WorkerSetOptions {
   connection: NativeConnection;
   namespace: string;
-  activities: Activities;
+  /** Activity functions by name (activities/index.ts createActivities; injected, never built here). */
+  activities: object;
   /** Stage task queues to serve (activities). */
   queues: string[];
   /** Task queue of pipeline workflows; `null` serves activities only. */

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { loadAndCompile } from '../../lib/plan';
 import { ArtifactStore, readRun } from '../../lib/store';
 import { startPipeline } from '../../lib/temporal/pipeline-client';
-import { PIPELINE_TASK_QUEUE } from '../../workflows/names';
+import { PIPELINE_TASK_QUEUE } from '../../lib/temporal/names';
 import type { PipelineResult } from '../../workflows/pipeline';
 import { startTestServer, uniqueQueue, type TestServer } from '../helpers/temporal';
 

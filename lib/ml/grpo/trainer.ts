@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ClgrpoError, ErrorType } from '../../errors';
 import { Rng, rngFor, type RngState } from '../../rng';
-import type { ProgressDetails } from '../../../activities/types';
+import type { ProgressDetails } from '../../stage/types';
 import { CheckpointStore } from '../checkpoint';
 import type { Dataset } from '../data/dataset';
 import type { VlmModel } from '../model';

@@ -2,8 +2,7 @@
 // stage. A direct need of the right kind wins; otherwise the nearest ancestor that produces it
 // (breadth-first over `needs`), e.g. `grpo_fmt: needs [sft]` gets its dataset from `data` through
 // sft. Ties are errors, never guesses. The compiler maps these bindings onto matrix variants.
-import type { ArtifactKind } from './types';
-import { inputSlots, outputOf, type SpecKind } from './kinds';
+import { inputSlots, outputOf, type ArtifactKind, type SpecKind } from './kinds';
 
 export interface BaseStage { kind: SpecKind; needs: string[]; params: Record<string, unknown> }
 

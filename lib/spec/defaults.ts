@@ -2,9 +2,8 @@
 // the clgrpo alias's ClipLow defaults, and the normal forms that make equal configurations hash
 // alike (`rewards: [format]` → `[{name: format, weight: 1}]`). Activities never apply defaults.
 import type { JsonObject, JsonValue } from '../canonical';
-import { PIPELINE_SCHEMA } from '../spec/schema';
-import { CLGRPO_DEFAULTS, planKind, type SpecKind } from './kinds';
-import type { StageKind } from './types';
+import { CLGRPO_DEFAULTS, planKind, type SpecKind, type StageKind } from './kinds';
+import { PIPELINE_SCHEMA } from './schema';
 
 type S = Record<string, unknown>;
 const DEFS = PIPELINE_SCHEMA.$defs as Record<string, S>;

@@ -1,7 +1,14 @@
-// What each stage kind reads and writes (docs/CONTRACTS.md "Stage kinds"): the output artifact
-// kind and the typed inputs. Shared by the spec's semantic checks and the compiler so the two
-// never disagree about which upstream output feeds which input.
-import type { ArtifactKind, StageKind } from './types';
+// The stage kinds and what each reads and writes (docs/CONTRACTS.md "Stage kinds"): the output
+// artifact kind and the typed inputs. Shared by the spec's semantic checks and the compiler so the
+// two never disagree about which upstream output feeds which input. No imports: lib/plan/types.ts
+// (read by workflows/) re-exports the kind lists from here.
+
+export const STAGE_KINDS = ['dataset', 'pretrain', 'cot', 'sft', 'grpo', 'eval'] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
+
+/** What a stage writes. */
+export const ARTIFACT_KINDS = ['dataset', 'cot-dataset', 'model', 'eval-report'] as const;
+export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 
 /** Kinds a spec may name: the plan kinds plus `clgrpo`, an alias of grpo with ClipLow defaults. */
 export type SpecKind = StageKind | 'clgrpo';

@@ -1,0 +1,17 @@
+// Names written into Temporal histories and used by clients (never rename: their values are in
+// recorded histories). Workflow-safe: no imports, so workflows/ imports this module too.
+
+/** Workflow type of the Plan interpreter. */
+export const PIPELINE_WORKFLOW = 'pipeline';
+/** Default task queue of pipeline workflows (every `clgrpo worker` polls it, plus its stage queues). */
+export const PIPELINE_TASK_QUEUE = 'clgrpo-pipelines';
+/** Query returning PipelineStatus. */
+export const STATUS_QUERY = 'status';
+/** Activity writing the run record at the end of an execution. */
+export const RECORD_RUN_ACTIVITY = 'recordRunResult';
+/** Application failure type of a pipeline whose stages failed. */
+export const PIPELINE_FAILED = 'PipelineFailedError';
+/** Custom search attributes (Keyword), registered by `clgrpo server start`. */
+export const SEARCH_ATTRIBUTES = { pipeline: 'ClgrpoPipeline', specHash: 'ClgrpoSpecHash' } as const;
+/** Above this many history events the interpreter drains and continues as new. */
+export const HISTORY_EVENTS_LIMIT = 20_000;
