@@ -5,13 +5,14 @@
 // inline, since functions cannot cross threads), publishes the output atomically and turns errors
 // into typed ApplicationFailures.
 import { Context } from '@temporalio/activity';
-import { rmSync } from 'node:fs';
 import type { StageKind } from '../lib/plan/types';
 import { ClgrpoError, ErrorType } from '../lib/errors';
 import { codeVersion, type ArtifactStore } from '../lib/store';
 import { buildStageContext } from './context';
 import { redactSecrets, toApplicationFailure } from './failures';
-import { STORE_ACTIVITY_NAMES, lookupStageArtifact, recordRunResult, resolveInputs, reusedResult, type LookupInput, type RecordRunInput } from './store';
+import { STORE_ACTIVITY_NAMES, fingerprintStageData, lookupStageArtifact, recordRunResult, resolveInputs, reusedResult, type FingerprintInput, type LookupInput, type RecordRunInput } from './store';
+import type { DataFingerprint } from '../lib/plan/effective-key';
+import { checkCodeIdentity, checkDataUnchanged, provenanceLineage } from '../lib/stage/provenance';
 import { availableStageKinds, loadStageImplementation } from './registry';
 import { runStageInThread, stageIsolation, type StageIsolation } from './thread-runner';
 import { ACTIVITY_NAMES, type Logger, type StageActivityInput, type StageActivityResult, type StageImplementation, type StageOutput } from './types';
@@ -70,6 +71,8 @@ export function createActivities(deps: ActivityDeps) {
     }
     let outDir: string | undefined;
     try {
+      // Injected implementations are test doubles, not the files: only real ones answer for the code.
+      const code = checkCodeIdentity(store.root, kind, deps.stages?.[kind] ? undefined : input.stage.code);
       const impl = await implFor(kind);
       const { ctx, heartbeats } = buildStageContext(actx, input, resolveInputs(store, input.inputs), store, log, env);
       outDir = ctx.outDir;
@@ -79,6 +82,7 @@ export function createActivities(deps: ActivityDeps) {
       } finally {
         heartbeats.flush();
       }
+      if (input.stage.data) checkDataUnchanged(input.stage.id, input.stage.data, fingerprintStageData(store, env, input.stage));
       const pub = store.publish(ctx.outDir, {
         kind: out.kind,
         producer: {
@@ -87,7 +91,8 @@ export function createActivities(deps: ActivityDeps) {
         },
         inputs: input.inputs.map((i) => ({ input: i.input, from: i.from, artifactId: i.artifactId })),
         specHash: input.run.specHash, params: input.stage.params, seed: input.stage.seed, codeVersion: codeVersion(),
-        metrics: out.metrics, lineage: JSON.parse(redactSecrets(JSON.stringify(out.lineage ?? {}), env)),
+        metrics: out.metrics,
+        lineage: { ...JSON.parse(redactSecrets(JSON.stringify(out.lineage ?? {}), env)), ...provenanceLineage(code, input.stage.planKey, input.stage.data) },
         createdAt: new Date().toISOString(),
       });
       outDir = undefined;
@@ -100,7 +105,7 @@ export function createActivities(deps: ActivityDeps) {
       log.warn(`${where} failed: ${redactSecrets(err instanceof Error ? err.message : String(err), env)}`);
       throw toApplicationFailure(err, env, where);
     } finally {
-      if (outDir) rmSync(outDir, { recursive: true, force: true });
+      if (outDir) store.discardStaging(outDir); // the dir and its lease: a failed attempt leaves nothing behind
     }
   }
 
@@ -108,6 +113,14 @@ export function createActivities(deps: ActivityDeps) {
   return {
     [ACTIVITY_NAMES.lookup]: async (input: LookupInput): Promise<StageActivityResult | null> => lookupStageArtifact(store, input),
     [STORE_ACTIVITY_NAMES.recordRun]: async (input: RecordRunInput): Promise<void> => recordRunResult(store, input),
+    [STORE_ACTIVITY_NAMES.fingerprint]: async (input: FingerprintInput): Promise<DataFingerprint> => {
+      const actx = Context.current();
+      try {
+        return fingerprintStageData(store, env, input, (done, total) => actx.heartbeat({ step: done, total, phase: 'fingerprinting' }));
+      } catch (err) {
+        throw toApplicationFailure(err, env, `fingerprint of stage '${input.stageId}'`);
+      }
+    },
     [ACTIVITY_NAMES.dataset]: stageActivity('dataset'),
     [ACTIVITY_NAMES.pretrain]: stageActivity('pretrain'),
     [ACTIVITY_NAMES.cot]: stageActivity('cot'),

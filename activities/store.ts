@@ -4,11 +4,34 @@ import { ClgrpoError, ErrorType } from '../lib/errors';
 import type { ArtifactKind } from '../lib/plan/types';
 import { finishRunRecord, type ArtifactStore, type Manifest, type RunStatus, type StageRecord } from '../lib/store';
 import type { Plan } from '../lib/plan/types';
-import { RECORD_RUN_ACTIVITY } from '../lib/temporal/names';
+import { FINGERPRINT_ACTIVITY, RECORD_RUN_ACTIVITY } from '../lib/temporal/names';
+import { relative, sep } from 'node:path';
+import type { JsonObject } from '../lib/canonical';
+import { dataRootFor, readSetOf } from '../lib/ml/data/read-set';
+import type { DataFingerprint } from '../lib/plan/effective-key';
+import { fingerprintFiles } from '../lib/store/fingerprint';
 import type { InputArtifact, ResolvedInput, StageActivityResult } from './types';
 
 /** Activity names beyond the per-kind ones in ACTIVITY_NAMES (written into histories: never rename). */
-export const STORE_ACTIVITY_NAMES = { recordRun: RECORD_RUN_ACTIVITY } as const;
+export const STORE_ACTIVITY_NAMES = { recordRun: RECORD_RUN_ACTIVITY, fingerprint: FINGERPRINT_ACTIVITY } as const;
+
+export interface FingerprintInput {
+  stageId: string;
+  kind: string;
+  params: JsonObject;
+}
+
+/**
+ * The content fingerprint of what a data-reading stage will read, taken here on the worker that
+ * serves the stage's queue (where the data is), with the stat cache under the store root.
+ */
+export function fingerprintStageData(store: ArtifactStore, env: Readonly<Record<string, string | undefined>>, input: Pick<FingerprintInput, 'kind' | 'params'>,
+  onProgress?: (done: number, total: number) => void): DataFingerprint {
+  const root = dataRootFor(env, input.params);
+  const files = readSetOf(input.kind, input.params, root).map((abs) => relative(root, abs).split(sep).join('/'));
+  const { fingerprint, files: n, bytes, hashed } = fingerprintFiles(root, files, { home: store.root, onProgress });
+  return { fingerprint, files: n, bytes, hashed };
+}
 
 export interface LookupInput {
   stageKey: string;

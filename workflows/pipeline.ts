@@ -5,24 +5,18 @@
 // between stages. Any change to the commands this code issues must go through `patched()`.
 import {
   ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, continueAsNew,
-  defineQuery, isCancellation, proxyActivities, setHandler, workflowInfo,
+  defineQuery, isCancellation, patched, proxyActivities, setHandler, workflowInfo,
 } from '@temporalio/workflow';
+import { effectiveKeys, type DataFingerprint } from '../lib/plan/effective-key';
 import type { Plan, PlanStage } from '../lib/plan/types';
-import { ACTIVITY_NAMES, type RunInfo, type StageActivityInput, type StageActivityResult } from '../activities/types';
-import { HISTORY_EVENTS_LIMIT, PIPELINE_FAILED, RECORD_RUN_ACTIVITY, STATUS_QUERY } from './names';
+import { ACTIVITY_NAMES, type RunInfo, type StageActivityInput, type StageActivityResult } from '../lib/stage/types';
+import type { PipelineInput, PipelineResult } from '../lib/temporal/status';
+import {
+  FINGERPRINT_ACTIVITY, HISTORY_EVENTS_LIMIT, PATCH_DATA_FINGERPRINT, PATCH_DRAIN_KEEPS_BRANCHES, PIPELINE_FAILED, RECORD_RUN_ACTIVITY, STATUS_QUERY,
+} from './names';
 import { initialStatuses, overallState, readyStages, skipBroken, type PipelineStatus, type StageStatus } from './state';
 
-export interface PipelineInput {
-  plan: Plan;
-  /** Finished stages carried over a continue-as-new. */
-  carried?: Record<string, StageStatus>;
-  /** History events after which the interpreter drains and continues as new (tests lower it). */
-  historyLimit?: number;
-}
-
-export interface PipelineResult {
-  status: PipelineStatus;
-}
+export type { PipelineInput, PipelineResult } from '../lib/temporal/status';
 
 export const statusQuery = defineQuery<PipelineStatus>(STATUS_QUERY);
 
@@ -30,6 +24,7 @@ type StageResult = StageActivityResult & { attempt?: number };
 type StageFn = (input: StageActivityInput) => Promise<StageResult>;
 type LookupFn = (input: { stageKey: string; stageId: string }) => Promise<StageActivityResult | null>;
 type RecordFn = (input: unknown) => Promise<void>;
+type FingerprintFn = (input: { stageId: string; kind: string; params: PlanStage['params'] }) => Promise<DataFingerprint>;
 
 /** Short store I/O (lookup, run record): quick timeout, bounded retries. */
 const SHORT_IO = { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' } } as const;
@@ -48,6 +43,21 @@ function stageActivity(s: PlanStage): StageFn {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
   return acts[ACTIVITY_NAMES[s.kind]];
+}
+
+/** Fingerprinting runs where the stage will run (its queue), heartbeating while it hashes. */
+function fingerprintActivity(s: PlanStage): FingerprintFn {
+  const acts = proxyActivities<Record<string, FingerprintFn>>({
+    taskQueue: s.queue,
+    activityId: `${s.id}#fingerprint`,
+    startToCloseTimeout: s.timeouts.startToCloseMs,
+    heartbeatTimeout: '2 minutes',
+    retry: {
+      maximumAttempts: s.retry.maximumAttempts, initialInterval: s.retry.initialIntervalMs,
+      backoffCoefficient: s.retry.backoffCoefficient, maximumInterval: s.retry.maximumIntervalMs,
+    },
+  });
+  return acts[FINGERPRINT_ACTIVITY];
 }
 
 function describeError(err: unknown): { type?: string; message: string } {
@@ -71,15 +81,34 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   setHandler(statusQuery, status);
 
   const { [ACTIVITY_NAMES.lookup]: lookup } = proxyActivities<Record<string, LookupFn>>({ ...SHORT_IO, taskQueue: info.taskQueue });
+  // Plans without data-reading stages (and histories recorded before this step) issue no new commands.
+  const fingerprinting = plan.stages.some((s) => s.readsData) && patched(PATCH_DATA_FINGERPRINT);
+
+  /** The key a stage is looked up and published under: its plan key, or the one covering data fingerprints upstream. */
+  function keyOf(s: PlanStage): string {
+    if (!fingerprinting) return s.key;
+    const fps = Object.fromEntries([...st.values()].filter((x) => x.data).map((x) => [x.id, x.data?.fingerprint]));
+    const key = effectiveKeys(plan, fps).get(s.id);
+    if (key === undefined) throw ApplicationFailure.nonRetryable(`no effective key for stage '${s.id}': a data fingerprint upstream is missing`, 'InternalError');
+    return key;
+  }
 
   async function runOne(s: PlanStage): Promise<void> {
     const cur = st.get(s.id) as StageStatus;
     cur.state = 'running';
     cur.startedAt = Date.now();
     try {
-      const found = await lookup({ stageKey: s.key, stageId: s.id });
+      // Data is fingerprinted before the reuse decision, on the worker that will read it.
+      if (fingerprinting && s.readsData) cur.data = await fingerprintActivity(s)({ stageId: s.id, kind: s.kind, params: s.params });
+      const key = keyOf(s);
+      if (key !== s.key) cur.key = key;
+      const found = await lookup({ stageKey: key, stageId: s.id });
       const res: StageResult = found ?? (await stageActivity(s)({
-        run, stage: { id: s.id, kind: s.kind, key: s.key, params: s.params, seed: s.seed, matrix: s.matrix },
+        run,
+        stage: {
+          id: s.id, kind: s.kind, key, params: s.params, seed: s.seed, matrix: s.matrix, code: s.keyParts.code,
+          ...(key !== s.key ? { planKey: s.key } : {}), ...(cur.data ? { data: cur.data } : {}),
+        },
         inputs: s.inputs.map((b) => ({ input: b.input, from: b.from, artifactId: (st.get(b.from) as StageStatus).artifactId as string })),
       }));
       Object.assign(cur, { state: res.reused ? 'reused' : 'succeeded', artifactId: res.artifactId, reused: res.reused, summary: res.summary });
@@ -111,7 +140,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   }
 
   const final = status();
-  if (drainForContinue && cancelledBy === undefined && final.state === 'running') {
+  // Pending stages left after a drain are independent of any failure (skipBroken ran): they still
+  // run, in the next execution, which carries the failed and skipped states so the run ends failed.
+  const pendingLeft = final.stages.some((s) => s.state === 'pending');
+  if (drainForContinue && cancelledBy === undefined && pendingLeft
+      && (final.state === 'running' || (final.state === 'failed' && patched(PATCH_DRAIN_KEEPS_BRANCHES)))) {
     await continueAsNew<typeof pipeline>({ plan, historyLimit: input.historyLimit, carried: Object.fromEntries(final.stages.map((s) => [s.id, s])) });
   }
   await recordRun(final, run, plan);
@@ -130,7 +163,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
 async function recordRun(final: PipelineStatus, run: RunInfo, plan: Plan): Promise<void> {
   const { [RECORD_RUN_ACTIVITY]: record } = proxyActivities<Record<string, RecordFn>>({ ...SHORT_IO, taskQueue: workflowInfo().taskQueue });
   const stages = Object.fromEntries(final.stages.map((s) => [s.id, {
-    state: s.state, artifactId: s.artifactId, reused: s.reused, attempt: s.attempt, error: s.error, summary: s.summary,
+    state: s.state, artifactId: s.artifactId, reused: s.reused, attempt: s.attempt, error: s.error, summary: s.summary, key: s.key, data: s.data,
     startedAt: s.startedAt === undefined ? undefined : new Date(s.startedAt).toISOString(),
     endedAt: s.endedAt === undefined ? undefined : new Date(s.endedAt).toISOString(),
   }]));

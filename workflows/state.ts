@@ -8,13 +8,15 @@ export type { PipelineState, PipelineStatus, StageState, StageStatus } from '../
 export const DONE_STATES: ReadonlySet<StageState> = new Set(['succeeded', 'reused']);
 // A cancelled stage does not skip its dependents: they stay pending so `resume` continues them.
 const BROKEN_STATES: ReadonlySet<StageState> = new Set(['failed', 'skipped']);
+const CARRIED_STATES: ReadonlySet<StageState> = new Set([...DONE_STATES, ...BROKEN_STATES]);
 
 export function initialStatuses(plan: Plan, carried: Record<string, StageStatus> = {}): Map<string, StageStatus> {
   const m = new Map<string, StageStatus>();
   for (const s of plan.stages) {
     const prev = carried[s.id];
-    // Only finished stages carry over a continue-as-new; anything else starts again as pending.
-    m.set(s.id, prev && DONE_STATES.has(prev.state) ? { ...prev } : { id: s.id, kind: s.kind, queue: s.queue, state: 'pending' });
+    // Finished, failed and skipped stages carry over a continue-as-new (a failure is not retried by
+    // draining); anything else starts again as pending.
+    m.set(s.id, prev && CARRIED_STATES.has(prev.state) ? { ...prev } : { id: s.id, kind: s.kind, queue: s.queue, state: 'pending' });
   }
   return m;
 }

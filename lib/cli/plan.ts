@@ -28,7 +28,7 @@ async function defaultDecider(): Promise<DecideFn> {
 }
 
 export function formatPlanTable(plan: Plan, decisions: Decision[]): string {
-  const rows = plan.stages.map((s, i) => [String(i + 1), s.id, s.kind, s.queue, String(s.seed), s.key.slice(0, 12),
+  const rows = plan.stages.map((s, i) => [String(i + 1), s.id, s.kind, s.queue, String(s.seed), (decisions[i].key ?? s.key).slice(0, 12),
     `${decisions[i].action} (${decisions[i].reason})`, s.inputs.map((b) => `${b.input}←${b.from}`).join(' ') || '-']);
   const head = ['#', 'stage', 'kind', 'queue', 'seed', 'key', 'decision', 'inputs'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));

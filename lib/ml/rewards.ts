@@ -1,8 +1,8 @@
 // Rewards of the GRPO stages and the one parser of model answers (CLGRPO.md, "Rewards").
 // A spec names rewards by id with weights (`[{ name, weight }]`); the registry below maps a name to
-// its function and to its code version, and each version is part of the grpo stage key, so changing
-// what a reward returns for some completion must bump its version (and the mirror in
-// lib/plan/code-versions.ts). Pure functions of strings: no tensors, no I/O.
+// its function and to a version recorded in lineage. Stage keys no longer need it: this file is in
+// the code identity of every kind that reaches it, so any edit re-runs them (lib/code/identity.ts).
+// Pure functions of strings: no tensors, no I/O.
 import { ClgrpoError, ErrorType } from '../errors';
 
 /** What a reward sees about one completion. */
@@ -94,7 +94,7 @@ export const REWARDS: Readonly<Record<string, RewardDef>> = {
   },
 };
 
-/** Code version of each reward; mirrored as plain data in lib/plan/code-versions.ts. */
+/** Version of each reward, recorded in grpo lineage for readers; stage keys follow the code itself (lib/code/identity.ts). */
 export const REWARD_VERSIONS: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(REWARDS).map(([k, v]) => [k, v.version]),
 );

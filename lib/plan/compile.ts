@@ -8,12 +8,11 @@ import { validateParamsDef } from '../spec/schema';
 import { locate, segmentsOf, type SpecSource } from '../spec/source';
 import type { PipelineSpec, Stage } from '../spec/spec-types.generated';
 import { bindInputs, hasCotUpstream, type BaseBinding, type BaseStage } from '../spec/bind';
-import { codeVersionOf } from './code-versions';
 import { PARAMS_DEF, resolveParams } from '../spec/defaults';
 import { resolveRetry, resolveTimeouts } from './durations';
 import { OUTPUT_OF, planKind, sftTarget } from '../spec/kinds';
 import { combine, compatible, contextCells, contextSeed, matrixCells, setPath, variantId, type Cell, type Context, type Variant } from './matrix';
-import type { InputBinding, Plan, PlanStage } from './types';
+import type { InputBinding, Plan, PlanStage, StageKind } from './types';
 
 /** Spec order among stages that are ready together, so the plan reads like the spec. */
 export function topoOrder(stages: Record<string, BaseStage>): string[] {
@@ -37,6 +36,8 @@ interface Ctx {
   origins: string[];
   cells: Map<string, Cell[]>;
   variants: Map<string, (Variant & { stage: PlanStage })[]>;
+  /** Code identity hash per kind (lib/code/identity.ts), injected so compiling stays pure. */
+  code: Record<StageKind, string>;
   errors: LocatedError[];
 }
 
@@ -60,10 +61,11 @@ function cellParamProblems(c: Ctx, id: string, st: Stage, params: JsonObject, re
 
 /**
  * Stages that read user files get the data root in their params (activities/dataset.ts and
- * pretrain.ts read `params.dataRoot`): imports, and pretrain with `init`. A synthetic dataset does
- * not, so moving the data root never changes its key.
+ * pretrain.ts read `params.dataRoot`) and `readsData` in the plan: imports, and pretrain with
+ * `init`. The workflow fingerprints what they read before deciding reuse (lib/plan/effective-key.ts).
+ * A synthetic dataset reads nothing, so moving the data root never changes its key.
  */
-function readsDataRoot(kind: string, params: JsonObject): boolean {
+export function readsDataRoot(kind: string, params: JsonObject): boolean {
   return (kind === 'dataset' && params.source !== 'synthetic') || (kind === 'pretrain' && typeof params.init === 'string');
 }
 
@@ -78,13 +80,20 @@ function bindConcrete(c: Ctx, id: string, ctx: Context): { inputs: InputBinding[
   return { inputs, needs };
 }
 
+/**
+ * The key formula: sha256 of canonical {kind, params (resolved), seed, inputs: [{input, key}], code
+ * (the kind's code identity)}, with the hash of each part beside it so `plan` can say which moved.
+ */
+export function stageKeyOf(kind: StageKind, params: JsonObject, seed: number, inputs: { input: string; key: string }[], code: string): Pick<PlanStage, 'key' | 'keyParts'> {
+  // The params part covers the seed too: both decide what the stage computes from its inputs.
+  const keyParts = { params: hashJson({ params, seed }), inputs: hashJson(inputs), code };
+  return { key: hashJson({ kind, params, seed, inputs, code }), keyParts };
+}
+
 function stageKey(c: Ctx, st: Omit<PlanStage, 'key' | 'keyParts'>): Pick<PlanStage, 'key' | 'keyParts'> {
   const keyOf = (id: string): string => [...c.variants.values()].flat().find((v) => v.id === id)?.stage.key ?? '';
-  const inputs = st.inputs.map((b) => ({ input: b.input, key: keyOf(b.from) }));
-  const code = codeVersionOf(st.kind, st.params);
-  // The params part covers the seed too: both decide what the stage computes from its inputs.
-  const keyParts = { params: hashJson({ params: st.params, seed: st.seed }), inputs: hashJson(inputs), code: hashJson(code) };
-  return { key: hashJson({ kind: st.kind, params: st.params, seed: st.seed, inputs, code }), keyParts };
+  // The code part is the kind's code identity: the sources it reaches and its numeric packages.
+  return stageKeyOf(st.kind, st.params, st.seed, st.inputs.map((b) => ({ input: b.input, key: keyOf(b.from) })), c.code[st.kind]);
 }
 
 function expandStage(c: Ctx, id: string): void {
@@ -113,6 +122,7 @@ function expandStage(c: Ctx, id: string): void {
       const matrix = contextCells(ctx, (o) => c.cells.get(o) ?? [], c.origins);
       const partial: Omit<PlanStage, 'key' | 'keyParts'> = {
         id: vid, baseId: id, kind, ...(matrix ? { matrix } : {}), needs, inputs, params: resolved, seed, output: OUTPUT_OF[kind],
+        ...(readsDataRoot(kind, resolved) ? { readsData: true as const } : {}),
         queue: st.queue ?? c.spec.defaults?.queue ?? 'cpu',
         retry: resolveRetry(st.retry, c.spec.defaults?.retry),
         timeouts: resolveTimeouts(kind, st.timeouts, c.spec.defaults?.timeouts),
@@ -156,7 +166,7 @@ function variantBound(base: Record<string, BaseStage>, order: string[], cells: M
 }
 
 /** Compile a spec that passed the schema and semantic checks; problems found while expanding are located via `src`. */
-export function compileChecked(spec: PipelineSpec, src: SpecSource, specHash: string): { plan?: Plan; errors: LocatedError[]; warnings: LocatedError[] } {
+export function compileChecked(spec: PipelineSpec, src: SpecSource, specHash: string, code: Record<StageKind, string>): { plan?: Plan; errors: LocatedError[]; warnings: LocatedError[] } {
   const base: Record<string, BaseStage> = {};
   for (const [id, st] of Object.entries(spec.stages)) base[id] = { kind: st.kind, needs: st.needs ?? [], params: (st.params ?? {}) as Record<string, unknown> };
   const order = topoOrder(base);
@@ -167,7 +177,7 @@ export function compileChecked(spec: PipelineSpec, src: SpecSource, specHash: st
     return { warnings: [], errors: [locate(src, { segments: bound.at ? ['stages', bound.at, 'matrix'] : ['stages'], at: 'key',
       message: `the matrices would expand to up to ${bound.total} stages, over the limit of ${MAX_PLAN_STAGES}`, hint: 'sweep fewer values, or fewer stages at once' })] };
   }
-  const c: Ctx = { spec, src, base, bindings: bindInputs(base).bindings, origins: order.filter((id) => cells.has(id)), cells, variants: new Map(), errors: [] };
+  const c: Ctx = { spec, src, base, bindings: bindInputs(base).bindings, origins: order.filter((id) => cells.has(id)), cells, variants: new Map(), code, errors: [] };
   for (const id of order) expandStage(c, id);
   const stages = order.flatMap((id) => (c.variants.get(id) ?? []).map((v) => v.stage));
   duplicateKeys(c, stages);

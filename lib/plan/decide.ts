@@ -9,6 +9,8 @@ export interface Decision {
   reason: string;
   /** The artifact reused, when action is reuse. */
   artifactId?: string;
+  /** The effective key decided on, when the decider knows it (data fingerprints can move it off the plan key). */
+  key?: string;
 }
 
 export type DecideFn = (stage: PlanStage) => Decision | Promise<Decision>;

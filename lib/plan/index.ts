@@ -6,17 +6,24 @@ import { checkValue, loadSpecFile, sourceOf, split, type PipelineSpec } from '..
 import { SpecError, type LocatedError } from '../spec/located';
 import type { SpecSource } from '../spec/source';
 import { compileChecked } from './compile';
+export { stageKeyOf } from './compile';
 import { applyOverrides } from './overrides';
-import type { Plan } from './types';
+import { STAGE_KINDS, type Plan, type StageKind } from './types';
+import { codeHashes } from '../code/identity';
 
 export type { Plan, PlanStage, InputBinding } from './types';
-export { CODE_VERSIONS, REWARD_VERSIONS } from './code-versions';
+export { effectiveKeys, dataAncestors } from './effective-key';
 export { parseDuration } from './durations';
 export type { Decision, DecideFn } from './decide';
 
 export interface CompileOptions {
   /** `path=value` overrides (`--set`), applied in order. */
   overrides?: string[];
+  /**
+   * Code identity hash per stage kind, the key's code part. Default: derived from this checkout's
+   * sources (lib/code/identity.ts); golden tests pass fixed ones.
+   */
+  code?: Record<StageKind, string>;
 }
 
 export type CompileResult =
@@ -32,22 +39,22 @@ export function compilePlan(spec: PipelineSpec, opts: CompileOptions = {}): Comp
   const { errors, warnings } = split(checkValue(applied.value, src));
   if (errors.length) return { errors, warnings };
   const value = applied.value as unknown as PipelineSpec;
-  const compiled = compileChecked(value, src, hashJson(applied.value));
+  const compiled = compileChecked(value, src, hashJson(applied.value), opts.code ?? codeHashes(STAGE_KINDS));
   const all = split([...warnings, ...compiled.warnings]).warnings;
   if (!compiled.plan) return { errors: split(compiled.errors).errors, warnings: all };
   return { plan: compiled.plan, warnings: all };
 }
 
 /** Load, check and compile a spec file; throws SpecError (every located problem in `errors`). */
-export function loadAndCompile(path: string, opts: { set?: string[] } = {}): Plan {
+export function loadAndCompile(path: string, opts: { set?: string[]; code?: Record<StageKind, string> } = {}): Plan {
   return compileFile(path, opts).plan;
 }
 
 /** Like loadAndCompile, also returning the warnings. */
-export function compileFile(path: string, opts: { set?: string[] } = {}): { plan: Plan; warnings: LocatedError[] } {
+export function compileFile(path: string, opts: { set?: string[]; code?: Record<StageKind, string> } = {}): { plan: Plan; warnings: LocatedError[] } {
   const loaded = loadSpecFile(path);
   if ('errors' in loaded) throw new SpecError(loaded.errors);
-  const r = compilePlan(loaded.spec, { overrides: opts.set });
+  const r = compilePlan(loaded.spec, { overrides: opts.set, code: opts.code });
   if ('errors' in r) throw new SpecError(r.errors);
   return r;
 }

@@ -49,9 +49,15 @@ export interface PlanStage {
   queue: string;
   retry: RetrySpec;
   timeouts: TimeoutSpec;
-  /** sha256 hex of {kind, params, seed, input keys, code version}. */
+  /**
+   * Reads files outside the store (an import, `pretrain.init`): the workflow fingerprints them on
+   * the stage's queue before the reuse decision, and the stage and its dependents run under an
+   * effective key that covers the fingerprint (lib/plan/effective-key.ts).
+   */
+  readsData?: true;
+  /** sha256 hex of {kind, params, seed, input keys, code identity}; before data fingerprints. */
   key: string;
-  /** The hashes of each component, so `plan` can say which one changed. */
+  /** The hashes of each component, so `plan` can say which one changed; `code` is the kind's code identity hash. */
   keyParts: { params: string; inputs: string; code: string };
 }
 

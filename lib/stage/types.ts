@@ -2,6 +2,7 @@
 // the per-kind stage implementations (activities/<kind>.ts, lib/ml). Payloads are small: artifact
 // ids, never blobs. Pure types and names, no imports with side effects: workflows/ reads it too.
 import type { JsonObject, JsonValue } from '../canonical';
+import type { DataFingerprint } from '../plan/effective-key';
 import type { ArtifactKind, StageKind } from '../plan/types';
 
 /** Names written into Temporal histories: never rename. */
@@ -31,6 +32,12 @@ export interface StageRef {
   /** Effective seed of the stage (PlanStage.seed): derive every random stream from it with lib/rng. */
   seed: number;
   matrix?: Record<string, JsonValue>;
+  /** The plan's key when `key` is an effective key that covers data fingerprints. */
+  planKey?: string;
+  /** The code identity hash the plan's key was made with: the worker refuses to run other code under it. */
+  code?: string;
+  /** The fingerprint of the data this stage reads (data-reading stages only). */
+  data?: DataFingerprint;
 }
 
 export interface InputArtifact {

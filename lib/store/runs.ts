@@ -20,6 +20,10 @@ export interface StageRecord {
   startedAt?: string;
   endedAt?: string;
   summary?: Record<string, number | string>;
+  /** The effective key, when data fingerprints made it differ from the plan's. */
+  key?: string;
+  /** Data-reading stages: the fingerprint the worker took (files listed under $CLGRPO_HOME/fingerprints/). */
+  data?: { fingerprint: string; files: number; bytes: number; hashed: number };
 }
 
 export interface RunExecution {

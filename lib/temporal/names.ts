@@ -9,6 +9,12 @@ export const PIPELINE_TASK_QUEUE = 'clgrpo-pipelines';
 export const STATUS_QUERY = 'status';
 /** Activity writing the run record at the end of an execution. */
 export const RECORD_RUN_ACTIVITY = 'recordRunResult';
+/** Activity fingerprinting a data-reading stage's files on its own queue, before the reuse decision. */
+export const FINGERPRINT_ACTIVITY = 'fingerprintStageData';
+/** patched() id of the data-fingerprint step (histories recorded before it replay without it). */
+export const PATCH_DATA_FINGERPRINT = 'data-fingerprint';
+/** patched() id: after a failure, a draining interpreter still continues as new for pending independent branches. */
+export const PATCH_DRAIN_KEEPS_BRANCHES = 'drain-keeps-branches';
 /** Application failure type of a pipeline whose stages failed. */
 export const PIPELINE_FAILED = 'PipelineFailedError';
 /** Custom search attributes (Keyword), registered by `clgrpo server start`. */

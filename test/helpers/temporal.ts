@@ -9,10 +9,10 @@ import type { Client, Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { StageImplementation } from '../../activities/types';
-import { hashJson, type JsonValue } from '../../lib/canonical';
-import { compilePlan } from '../../lib/plan';
+import { hashJson } from '../../lib/canonical';
+import { codeHashes } from '../../lib/code/identity';
+import { stageKeyOf } from '../../lib/plan';
 import type { Plan, PlanStage, StageKind } from '../../lib/plan/types';
-import type { PipelineSpec } from '../../lib/spec';
 import { ArtifactStore } from '../../lib/store';
 import { connectClient, connectWorker, installRuntime, type Endpoint } from '../../lib/temporal/connection';
 import { startServer, stopServer, type ServerInfo } from '../../lib/temporal/dev-server';
@@ -80,15 +80,6 @@ export interface StageSpec {
  * key formula (its parts, the code identity) so reaches hand-built plans too. The compiler sees the
  * whole identity as params + seed, so `keyParts.params` changes when any of it does, inputs included.
  */
-function compiledKey(identity: JsonValue): Pick<PlanStage, 'key' | 'keyParts'> {
-  const seed = parseInt(hashJson(identity).slice(0, 8), 16); // the schema allows 0 … 2^32 - 1
-  const spec = { schemaVersion: 1, name: 'make-plan', stages: { stage: { kind: 'dataset', seed, params: { source: 'synthetic', train: 1, val: 0, test: 1 } } } };
-  const r = compilePlan(spec as unknown as PipelineSpec);
-  if ('errors' in r) throw new Error(`makePlan: the stand-in spec does not compile: ${r.errors.map((e) => e.message).join('; ')}`);
-  const [st] = r.plan.stages;
-  return { key: st.key, keyParts: st.keyParts };
-}
-
 /** A hand-built Plan (any shape, injected stage kinds): each need feeds an input named after it; keys come from the compiler. */
 export function makePlan(name: string, queue: string, stages: StageSpec[], opts: { maxParallel?: number; salt?: string } = {}): Plan {
   const keys = new Map<string, string>();
@@ -96,11 +87,14 @@ export function makePlan(name: string, queue: string, stages: StageSpec[], opts:
     const needs = s.needs ?? [];
     const kind = s.kind ?? 'dataset';
     const params = s.params ?? { id: s.id };
-    const { key, keyParts } = compiledKey({ kind, params, inputs: needs.map((n) => keys.get(n) ?? null), salt: opts.salt ?? '' });
+    // The compiler's own key formula, with this checkout's code identity for the kind (a worker
+    // running a real implementation checks it); the salt goes in as the seed.
+    const seed = opts.salt ? parseInt(hashJson(opts.salt).slice(0, 8), 16) : 7;
+    const { key, keyParts } = stageKeyOf(kind, params, seed, needs.map((n) => ({ input: n, key: keys.get(n) as string })), codeHashes([kind])[kind]);
     keys.set(s.id, key);
     return {
       id: s.id, baseId: s.id, kind, needs, inputs: needs.map((n) => ({ input: n, from: n, kind: 'dataset' as const })),
-      params, seed: 7, output: 'dataset', queue, key, keyParts,
+      params, seed, output: 'dataset', queue, key, keyParts,
       retry: { maximumAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 200, ...s.retry },
       timeouts: { startToCloseMs: 60_000, heartbeatMs: 10_000, ...s.timeouts },
     };

@@ -11,6 +11,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { createActivities } from '../../../activities';
 import { throttle } from '../../../activities/context';
 import type { ProgressDetails, StageActivityInput, StageImplementation } from '../../../activities/types';
+import { codeHashes } from '../../../lib/code/identity';
 import { ClgrpoError, ErrorType } from '../../../lib/errors';
 import { ArtifactStore } from '../../../lib/store';
 
@@ -48,7 +49,12 @@ test('publishes the staged output with run, stage, attempt, params, code version
   assert.equal(m.producer.stageKey, KEY);
   assert.equal(m.producer.runId, 'run-1');
   assert.deepEqual(m.params, { train: 3 });
-  assert.deepEqual(m.lineage, { backend: 'cpu' });
+  // The stage's own facts, plus the code identity the wrapper adds (this worker's, for the kind).
+  const { codeIdentity, ...own } = m.lineage as { codeIdentity: { hash: string; entry: string; files: number } };
+  assert.deepEqual(own, { backend: 'cpu' });
+  assert.equal(codeIdentity.hash, codeHashes(['dataset']).dataset);
+  assert.equal(codeIdentity.entry, 'activities/dataset.ts');
+  assert.ok(codeIdentity.files > 5, `files reached: ${codeIdentity.files}`);
   assert.equal(m.codeVersion.package, 'clgrpo-flow');
   assert.match(m.codeVersion.commit, /^([0-9a-f]{40}|unknown)$/);
   assert.deepEqual(m.files.map((f) => f.path), ['meta.json']);
@@ -133,4 +139,20 @@ test('cancellation stops the stage, keeps its work dir and publishes nothing', a
   assert.equal(store.lookupKey(KEY), undefined);
   assert.ok(existsSync(join(store.root, 'work', KEY, 'ckpt')));
   assert.deepEqual(readdirSync(join(store.root, 'staging')), []);
+});
+
+test('a worker whose code for the kind is not the plan\'s refuses to run the stage (non-retryable, nothing published)', async () => {
+  const store = new ArtifactStore(mkdtempSync(join(tmpdir(), 'clgrpo-act-code-')));
+  // The registry's own dataset stage (not injected), inline: only real implementations answer for the code.
+  const acts = createActivities({ store, log, env: {}, isolation: 'inline' });
+  const params = { source: 'synthetic', train: 4, val: 1, test: 1, imageSize: 8 };
+  const other = { ...input(), stage: { ...input().stage, params, code: 'f'.repeat(64) } };
+  await assert.rejects(runIn(new MockActivityEnvironment(), acts.runDatasetStage, other), (e: unknown) =>
+    e instanceof ApplicationFailure && e.type === ErrorType.Config && e.nonRetryable === true
+    && /this worker's code for stage kind 'dataset' is not the code the plan was compiled with/.test(e.message));
+  assert.equal(store.lookupKey(KEY), undefined);
+  const same = { ...input(), stage: { ...input().stage, params, code: codeHashes(['dataset']).dataset } };
+  const r = await runIn(new MockActivityEnvironment(), acts.runDatasetStage, same);
+  assert.equal(r.reused, false);
+  assert.equal(store.lookupKey(KEY), r.artifactId);
 });
