@@ -1,4 +1,4 @@
-// Replays the committed interpreter histories (record.ts re-records them) against today's workflow
+// Replays the committed interpreter histories (record.ts and record-patched.ts re-record them) against today's workflow
 // code: any change to the commands the interpreter issues without patched() fails here. A history
 // altered on purpose (one activity type swapped) must fail with a determinism error.
 import { test } from 'node:test';
@@ -20,7 +20,8 @@ function load(name: string): { events: Record<string, unknown>[] } {
 test('every recorded history replays without a determinism error', async () => {
   installRuntime('ERROR');
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
-  assert.deepEqual(files, ['cancel.json', 'dag.json', 'fail.json', 'reuse.json']);
+  // data.json and drain-fail.json come from record-patched.ts (the patched() steps), the rest from record.ts.
+  assert.deepEqual(files, ['cancel.json', 'dag.json', 'data.json', 'drain-fail.json', 'fail.json', 'reuse.json']);
   const histories = files.map((f) => ({ workflowId: f.replace('.json', ''), history: loadHistory(load(f)) }));
   const results = [];
   for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) results.push(r);

@@ -1,0 +1,88 @@
+// Records the histories of the two patched() steps (replayed by replay.test.ts with the others):
+//   node --import tsx test/replay/record-patched.ts
+// drain-fail: a failure while draining for continue-as-new, with an independent branch still pending
+// (patched 'drain-keeps-branches'); data: a folder import fingerprinted before its reuse decision and a
+// dependent under an effective key (patched 'data-fingerprint'). record.ts keeps the older scenarios.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import sharp from 'sharp';
+import { createActivities } from '../../activities';
+import { ClgrpoError, ErrorType } from '../../lib/errors';
+import { compilePlan } from '../../lib/plan';
+import { loadSpecText } from '../../lib/spec';
+import { ArtifactStore } from '../../lib/store';
+import { findLocalTemporalBinary } from '../../lib/temporal/binary';
+import { startPipeline } from '../../lib/temporal/pipeline-client';
+import { createWorkers, runWorkers } from '../../lib/temporal/workers';
+import { makePlan, quietLog, startTestServer, tinyStage, type TestServer } from '../helpers/temporal';
+
+const OUT = join(__dirname, 'histories');
+const QUEUE = 'replay-recording';
+
+function save(s: TestServer, workflowId: string, name: string, runId?: string): void {
+  const bin = findLocalTemporalBinary();
+  if (!bin) throw new Error('no temporal CLI found');
+  const r = spawnSync(bin.path, ['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--address', s.info.address, '--output', 'json'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`temporal workflow show failed: ${r.stderr}`);
+  const history = JSON.parse(r.stdout) as { events: unknown[] };
+  writeFileSync(join(OUT, `${name}.json`), `${JSON.stringify(history, null, 1)}\n`);
+  console.log(`wrote ${name}.json (${history.events.length} events)`);
+}
+
+async function main(): Promise<void> {
+  const s = await startTestServer();
+  const dataRoot = mkdtempSync(join(tmpdir(), 'clgrpo-replay-data-'));
+  for (const [label, rgb] of [['happy', [250, 200, 10]], ['sad', [10, 20, 200]]] as const) {
+    mkdirSync(join(dataRoot, 'imgs', label), { recursive: true });
+    for (const n of ['a', 'b']) {
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: rgb[0], g: rgb[1], b: n === 'a' ? rgb[2] : 99 } } }).png().toFile(join(dataRoot, 'imgs', label, `${n}.png`));
+    }
+  }
+  const ok = tinyStage({ sleepMs: 100 });
+  const store = new ArtifactStore(mkdtempSync(join(tmpdir(), 'clgrpo-replay-store-')));
+  const activities = createActivities({
+    store, log: quietLog, env: { CLGRPO_DATA_ROOT: dataRoot }, isolation: 'inline',
+    stages: {
+      pretrain: ok,
+      dataset: async (ctx) => {
+        if (ctx.stage.id === 'bad') throw new ClgrpoError(ErrorType.Config, 'bad stage: recorded failure');
+        return ok(ctx);
+      },
+    },
+  });
+  const workers = await createWorkers({ connection: s.workerConnection, namespace: 'default', activities, queues: [QUEUE], workflowQueue: QUEUE, concurrency: 4, shutdownGraceMs: 2000 });
+  const h = runWorkers(workers);
+  try {
+    const chain = ['c1', 'c2', 'c3', 'c4'].map((id, i, all) => ({ id, needs: i ? [all[i - 1]] : [] }));
+    const drain = makePlan('replay-drain-fail', QUEUE, [{ id: 'bad' }, { id: 'after', needs: ['bad'] }, ...chain], { maxParallel: 2 });
+    const dh = await startPipeline(s.client, drain, { workflowId: 'replay-drain-fail', taskQueue: QUEUE, historyLimit: 25 });
+    await dh.result().catch(() => undefined);
+    // The first execution is the one that drained after the failure and continued as new.
+    save(s, 'replay-drain-fail', 'drain-fail', dh.firstExecutionRunId);
+
+    const loaded = loadSpecText(`schemaVersion: 1
+name: replay-data
+seed: 3
+stages:
+  imp: { kind: dataset, params: { source: folder, root: imgs, train: 2, val: 1, test: 1, imageSize: 8 } }
+  base: { kind: pretrain, needs: [imp] }
+`, 'replay-data.yaml');
+    if (!('spec' in loaded)) throw new Error(JSON.stringify(loaded.errors));
+    const compiled = compilePlan(loaded.spec);
+    if (!('plan' in compiled)) throw new Error(JSON.stringify(compiled.errors));
+    const plan = { ...compiled.plan, stages: compiled.plan.stages.map((x) => ({ ...x, queue: QUEUE })) };
+    await (await startPipeline(s.client, plan, { workflowId: 'replay-data', taskQueue: QUEUE })).result();
+    save(s, 'replay-data', 'data');
+  } finally {
+    h.shutdown();
+    await h.done;
+    await s.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
