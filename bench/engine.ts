@@ -1,14 +1,21 @@
 // The engine's own overhead on the embedded dev server (no training): how long from starting a run
 // to the first stage activity starting, and the scheduling gap between consecutive stages of a
 // 50-stage chain of tiny real `dataset` stages (lookup activity + stage activity round trips), plus
-// the per-stage cost of a fully reused second run. Medians. Writes bench/results/engine.json.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+// the per-stage cost of a fully reused second run; and what keys that follow code and data cost:
+// `plan` of the demo with the code identity and the store decider against fixed code hashes, and
+// fingerprinting a 10,000-file image folder cold and warm. Medians. Writes bench/results/engine.json.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActivities } from '../activities';
 import { runDatasetStage } from '../activities/dataset';
 import type { StageImplementation } from '../activities/types';
 import { loadAndCompile } from '../lib/plan';
+import { STAGE_KINDS, type StageKind } from '../lib/plan/types';
+import { dataRootFor, readSetOf } from '../lib/ml/data/read-set';
+import { decideWith } from '../lib/store/decide';
+import { fingerprintFiles } from '../lib/store/fingerprint';
 import { ArtifactStore } from '../lib/store';
 import { connectClient, connectWorker } from '../lib/temporal/connection';
 import { startServer, stopServer } from '../lib/temporal/dev-server';
@@ -29,8 +36,60 @@ function writeSpec(dir: string, name: string, n: number, chain: boolean, seedBas
   return file;
 }
 
+/** `plan` of the demo: compile + store decisions, with code identity (as shipped) and with fixed code hashes (as before). */
+function planCost(home: string): Record<string, unknown> {
+  const demo = join(__dirname, '..', 'pipelines', 'demo.yaml');
+  const fixed = Object.fromEntries(STAGE_KINDS.map((k) => [k, 'f'.repeat(64)])) as Record<StageKind, string>;
+  const store = new ArtifactStore(home);
+  const withIdentity = (): void => {
+    const plan = loadAndCompile(demo);
+    const decide = decideWith(store);
+    for (const s of plan.stages) void decide(s); // synchronous here (decideWith)
+  };
+  const fixedCode = (): void => {
+    const plan = loadAndCompile(demo, { code: fixed });
+    for (const s of plan.stages) store.lookupKey(s.key);
+  };
+  withIdentity(); // warm: module caches, the code graph's stat cache
+  fixedCode();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < 9; i++) { // interleaved, so load changes hit both
+    let t = performance.now(); withIdentity(); a.push(performance.now() - t);
+    t = performance.now(); fixedCode(); b.push(performance.now() - t);
+  }
+  return { withCodeIdentityMs: round(median(a)), fixedCodeHashesMs: round(median(b)), addedMs: round(median(a) - median(b)), target: 'added ≤ 50 ms' };
+}
+
+/** Fingerprint of a 10,000-file folder (100 label folders, 2 KiB files): cold, then warm through the stat cache. */
+function folderFingerprint(home: string): Record<string, unknown> {
+  const root = mkdtempSync(join(tmpdir(), 'clgrpo-bench-data-'));
+  try {
+    for (let l = 0; l < 100; l++) {
+      mkdirSync(join(root, 'imgs', `label${l}`), { recursive: true });
+      for (let i = 0; i < 100; i++) writeFileSync(join(root, 'imgs', `label${l}`, `${i}.png`), randomBytes(2048));
+    }
+    const params = { source: 'folder', root: 'imgs', dataRoot: root };
+    const once = (): { ms: number; hashed: number } => {
+      const t = performance.now();
+      const r = dataRootFor({}, params);
+      const files = readSetOf('dataset', params, r).map((abs) => abs.slice(r.length + 1));
+      const fp = fingerprintFiles(r, files, { home });
+      return { ms: performance.now() - t, hashed: fp.hashed };
+    };
+    const cold = once();
+    const warm = Array.from({ length: 5 }, once);
+    return { files: 10_000, bytesPerFile: 2048, coldMs: round(cold.ms), coldHashed: cold.hashed,
+      warmMs: round(median(warm.map((w) => w.ms))), warmHashed: warm[0].hashed, target: 'warm < 2000 ms' };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'clgrpo-bench-engine-'));
+  const plan = planCost(home);
+  const fingerprint = folderFingerprint(home);
   const t0 = performance.now();
   const server = await startServer({ home, headless: true, port: 0 });
   const serverStartMs = performance.now() - t0;
@@ -89,6 +148,8 @@ async function main(): Promise<void> {
         overheadPerStageMs: round((chainWallMs - work.reduce((a, b) => a + b, 0)) / 50),
       },
       chain50Reused: { wallMs: round(reusedWallMs), perStageMs: round(reusedWallMs / 50) },
+      planDemo: plan,
+      folderFingerprint: fingerprint,
     };
     mkdirSync(join(__dirname, 'results'), { recursive: true });
     writeFileSync(join(__dirname, 'results', 'engine.json'), `${JSON.stringify(result, null, 2)}\n`);
