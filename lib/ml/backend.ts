@@ -1,10 +1,17 @@
-// The one place that chooses the TF.js backend. Order: tfjs-node-gpu → tfjs-node → wasm (with the
-// kernel fixes of wasm-fixes.ts) → cpu; each attempt in try/catch. `TFJS_BACKEND` (gpu|node|wasm|cpu,
-// also 'tfjs-node-gpu', 'tfjs-node', 'tensorflow') forces one and fails loudly if it cannot load.
-// The choice and why every earlier candidate failed are recorded for manifests/lineage.
+// The one place that chooses the TF.js backend. Order: tfjs-node-gpu → tfjs-node (the native addon that
+// scripts/native-tfjs.js builds at set-up) → wasm (with the kernel fixes of wasm-fixes.ts) → cpu; each
+// attempt in try/catch. `TFJS_BACKEND` (gpu|node|wasm|cpu, also 'tfjs-node-gpu', 'tfjs-node',
+// 'tensorflow') forces one and fails loudly if it cannot load.
+// The choice and why every earlier candidate failed are recorded for manifests/lineage, with the CPU
+// kind: the native backend's last bits follow the CPU's instruction set, so exact resume holds only on
+// the same backend and CPU kind (`numericsOrigin`, `compareOrigins`; checkpoints record the origin).
 // Nothing else in the project calls tf.setBackend.
 // Exports: initBackend(opts?) → BackendInfo (idempotent), backendInfo() (after init), describeBackendChoice(),
-//          backendLineage() (the lineage.backend record), BackendInfo, BackendName.
+//          backendLineage() (the lineage.backend record), cpuKind(), numericsOrigin(), compareOrigins(),
+//          BackendInfo, BackendName, CpuKind, NumericsOrigin.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { ClgrpoError, ErrorType } from '../errors';
 import { applyWasmFixes } from './wasm-fixes';
@@ -25,7 +32,41 @@ export interface BackendInfo {
   /** Kernel fixes registered (wasm). */
   fixes: string[];
   simd?: boolean;
+  /** The CPU the numbers were computed on. */
+  cpu: CpuKind;
   [key: string]: unknown;
+}
+
+/** What decides a backend's last bits on a machine: the CPU model and the instruction-set features kernels dispatch on. */
+export interface CpuKind {
+  model: string;
+  /** sha256 (12 hex) of the sorted SIMD/FMA feature flags of /proc/cpuinfo; the arch where there is none. */
+  isa: string;
+}
+
+/** Where a checkpoint's numbers came from; equal origins make a resume bit-exact. */
+export interface NumericsOrigin {
+  backend: BackendName;
+  tfjsVersion: string;
+  cpu: CpuKind;
+}
+
+// Features that change which kernels TF (Eigen/oneDNN/XNNPACK) runs, hence rounding; not e.g. `hypervisor`.
+const ISA_FLAG = /^(sse|ssse|avx|fma|f16c|amx|bmi|adx|popcnt|abm|movbe|vnni|neon|asimd|sve)/;
+let cpuCache: CpuKind | undefined;
+
+/** The CPU kind of this machine (cached). */
+export function cpuKind(): CpuKind {
+  if (cpuCache) return cpuCache;
+  let model = os.cpus()[0]?.model?.trim() || 'unknown';
+  let flags: string[] = [];
+  try {
+    const text = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    model = /^model name\s*:\s*(.+)$/m.exec(text)?.[1].trim() ?? model;
+    flags = (/^(?:flags|Features)\s*:\s*(.+)$/m.exec(text)?.[1] ?? '').split(/\s+/).filter((f) => ISA_FLAG.test(f)).sort();
+  } catch { /* not Linux: the model and arch are all we know */ }
+  const isa = flags.length ? createHash('sha256').update(flags.join(' ')).digest('hex').slice(0, 12) : process.arch;
+  return (cpuCache = { model, isa });
 }
 
 let info: BackendInfo | undefined;
@@ -49,6 +90,9 @@ export function parseBackendName(value: string): BackendName {
 
 async function tryBackend(name: BackendName): Promise<{ fixes: string[] }> {
   if (name === 'tfjs-node-gpu' || name === 'tfjs-node') {
+    // TensorFlow's C++ info lines (oneDNN, CPU features) would land in every worker log and CLI
+    // output; warnings and errors still show. An explicit TF_CPP_MIN_LOG_LEVEL wins.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
     // The native bindings register the 'tensorflow' backend on import.
     require(name === 'tfjs-node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
     if (!(await tf.setBackend('tensorflow'))) throw new Error('setBackend(tensorflow) returned false');
@@ -78,7 +122,7 @@ async function choose(forcedRaw: string | undefined): Promise<BackendInfo> {
       const { fixes } = await tryBackend(name);
       await tf.ready();
       return {
-        name, tfBackend: tf.getBackend(), tfjsVersion: tf.version_core, failed, fixes,
+        name, tfBackend: tf.getBackend(), tfjsVersion: tf.version_core, failed, fixes, cpu: cpuKind(),
         ...(forced ? { forced: forcedRaw } : {}),
         ...(name === 'wasm' ? { simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT') } : {}),
       };
@@ -116,6 +160,7 @@ export function describeBackendChoice(i: BackendInfo | undefined = info): string
   const parts = [`TF.js ${i.tfjsVersion} backend: ${i.name}${i.forced ? ` (forced by TFJS_BACKEND=${i.forced})` : ''}`];
   if (i.fixes.length) parts.push(`fixes: ${i.fixes.join(', ')}`);
   if (i.simd !== undefined) parts.push(`simd: ${i.simd}`);
+  parts.push(`cpu: ${i.cpu.model} (isa ${i.cpu.isa})`);
   for (const f of i.failed) parts.push(`${f.name} unavailable: ${f.reason}`);
   return parts.join('; ');
 }
@@ -125,4 +170,24 @@ export function backendLineage(i: BackendInfo = backendInfo()): {
   name: BackendName; tfBackend: string; tfjsVersion: string; fixes: string[]; failed: BackendInfo['failed']; forced?: string;
 } {
   return { name: i.name, tfBackend: i.tfBackend, tfjsVersion: i.tfjsVersion, fixes: i.fixes, failed: i.failed, ...(i.forced ? { forced: i.forced } : {}) };
+}
+
+/** This process's numerics origin, or undefined before initBackend finished (e.g. a unit test's bare checkpoint). */
+export function numericsOrigin(i: BackendInfo | undefined = info): NumericsOrigin | undefined {
+  return i ? { backend: i.name, tfjsVersion: i.tfjsVersion, cpu: i.cpu } : undefined;
+}
+
+/**
+ * Whether continuing from numbers made at `from` on `to` is bit-exact: same backend, TF.js version
+ * and CPU kind. A checkpoint without an origin (written before origins were recorded) is unknown,
+ * so not exact. `differs` names what changed, for the stage's warning.
+ */
+export function compareOrigins(from: NumericsOrigin | undefined, to: NumericsOrigin): { exact: boolean; differs: string[] } {
+  if (!from) return { exact: false, differs: ['origin unrecorded'] };
+  const differs = [
+    from.backend !== to.backend && `backend ${from.backend} → ${to.backend}`,
+    from.tfjsVersion !== to.tfjsVersion && `TF.js ${from.tfjsVersion} → ${to.tfjsVersion}`,
+    (from.cpu?.model !== to.cpu.model || from.cpu?.isa !== to.cpu.isa) && `cpu ${from.cpu?.model} (isa ${from.cpu?.isa}) → ${to.cpu.model} (isa ${to.cpu.isa})`,
+  ].filter((d): d is string => typeof d === 'string');
+  return { exact: differs.length === 0, differs };
 }

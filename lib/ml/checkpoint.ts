@@ -4,6 +4,8 @@
 // checkpoint as the one loaded. Loading verifies every hash and falls back to older checkpoints;
 // when candidates exist but none is intact, a non-retryable CheckpointCorrupt error names the files.
 // Layout: <dir>/step-00000050/{manifest.json, files...}, <dir>/LATEST = "step-00000050".
+// The manifest also records where the numbers came from (backend, TF.js version, CPU kind) once the
+// backend is chosen, so a resume elsewhere can say it is not bit-exact (backend.ts compareOrigins).
 // Exports: CheckpointStore (save, loadLatest, list), LoadedCheckpoint.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { sha256Hex } from '../canonical';
 import { ClgrpoError, ErrorType } from '../errors';
 import { crashPoint } from '../faults/crash-points';
+import { numericsOrigin, type NumericsOrigin } from './backend';
 
 export interface LoadedCheckpoint {
   step: number;
@@ -19,12 +22,15 @@ export interface LoadedCheckpoint {
   files: Map<string, Buffer>;
   /** Candidates that were skipped because they failed verification, with the reason. */
   skipped: Array<{ name: string; reason: string }>;
+  /** Backend and CPU kind that wrote it (absent in checkpoints from before origins were recorded). */
+  origin?: NumericsOrigin;
 }
 
 interface Manifest {
   version: 1;
   step: number;
   files: Record<string, { sha256: string; size: number }>;
+  origin?: NumericsOrigin;
 }
 
 const STEP_RE = /^step-(\d{8})$/;
@@ -72,7 +78,8 @@ export class CheckpointStore {
     const tmp = path.join(this.dir, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
       fs.mkdirSync(tmp, { recursive: true });
-      const manifest: Manifest = { version: 1, step, files: {} };
+      const origin = numericsOrigin();
+      const manifest: Manifest = { version: 1, step, files: {}, ...(origin ? { origin } : {}) };
       for (const [f, data] of files) {
         if (f === 'manifest.json' || f.includes('/') || f.startsWith('.')) throw new Error(`bad checkpoint file name ${f}`);
         writeDurable(path.join(tmp, f), data);
@@ -107,7 +114,7 @@ export class CheckpointStore {
     }
   }
 
-  private verify(name: string): Map<string, Buffer> {
+  private verify(name: string): { files: Map<string, Buffer>; origin?: NumericsOrigin } {
     const dir = path.join(this.dir, name);
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
     if (manifest.version !== 1 || stepName(manifest.step) !== name) throw new Error(`manifest.json does not describe ${name}`);
@@ -119,7 +126,7 @@ export class CheckpointStore {
       }
       files.set(f, data);
     }
-    return files;
+    return { files, ...(manifest.origin ? { origin: manifest.origin } : {}) };
   }
 
   /**
@@ -134,7 +141,7 @@ export class CheckpointStore {
     const skipped: LoadedCheckpoint['skipped'] = [];
     for (const c of candidates) {
       try {
-        return { step: c.step, name: c.name, files: this.verify(c.name), skipped };
+        return { step: c.step, name: c.name, ...this.verify(c.name), skipped };
       } catch (e) {
         skipped.push({ name: c.name, reason: e instanceof Error ? e.message : String(e) });
       }

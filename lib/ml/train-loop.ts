@@ -3,6 +3,9 @@
 // the completion, clip, AdamW, schedule), checkpoint every N steps, evaluate, return curves.
 // Durability: the batch is a function of the step and all state is in the checkpoint, so a run
 // killed at any point and resumed ends with the same weights as an uninterrupted one (same backend).
+// A resume records where the checkpoint's numbers came from against where it continues (backend,
+// TF.js version, CPU kind): a different origin is allowed, but warned in the log, in every heartbeat's
+// phase and in TrainResult.resume (lineage), because bit-exactness then no longer holds.
 // A non-finite loss throws a non-retryable Divergence error naming the step; cancellation writes a
 // checkpoint and throws Cancelled.
 // Exports: trainSupervised, TrainOptions, TrainResult, maskedNll.
@@ -11,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { PretrainParamsResolved } from '../spec/spec-types.generated';
 import type { StageContext } from '../stage/types';
 import { ClgrpoError, ErrorType } from '../errors';
+import { compareOrigins, numericsOrigin, type NumericsOrigin } from './backend';
 import { CheckpointStore } from './checkpoint';
 import type { Dataset } from './data/dataset';
 import { numPatches, type VlmModel } from './model';
@@ -36,6 +40,30 @@ export interface TrainResult {
   evalLoss?: number;
   tokensPerSec: number;
   resumedFromStep: number;
+  /** Set when this attempt resumed from a checkpoint: whether that is bit-exact, and both origins. */
+  resume?: ResumeRecord;
+}
+
+export interface ResumeRecord {
+  exact: boolean;
+  fromStep: number;
+  /** Who wrote the checkpoint (null: not recorded, i.e. an older checkpoint). */
+  from: NumericsOrigin | null;
+  to: NumericsOrigin;
+  /** What differs, e.g. 'backend wasm → tfjs-node' (empty when exact). */
+  differs: string[];
+}
+
+/** Compares the checkpoint's origin with this process's; warns when the resume cannot be bit-exact. */
+function resumeRecord(ctx: StageContext, kind: string, step: number, from: NumericsOrigin | undefined): ResumeRecord {
+  const to = numericsOrigin();
+  if (!to) throw new Error('trainSupervised needs initBackend() first');
+  const { exact, differs } = compareOrigins(from, to);
+  if (!exact) {
+    ctx.log.warn(`${kind} resumes from a checkpoint written elsewhere (${differs.join('; ')}): training continues, but the result will not be bit-identical to an uninterrupted run`,
+      { from: from ?? null, to });
+  }
+  return { exact, fromStep: step, from: from ?? null, to, differs };
 }
 
 /** Mean negative log-likelihood over the completion tokens of a batch (a scalar tensor). */
@@ -105,11 +133,15 @@ export async function trainSupervised(
   // Resume: the verified checkpoint on disk wins over the heartbeat hint.
   const ckpt = store.loadLatest();
   for (const s of ckpt?.skipped ?? []) ctx.log.warn(`skipping corrupt checkpoint ${s.name}: ${s.reason}`);
+  let resume: ResumeRecord | undefined;
   if (ckpt) {
     state = restoreTrainCheckpoint(ckpt, model, opt);
     ctx.log.info(`resuming ${o.kind} from checkpoint ${ckpt.name} (step ${state.step}/${o.steps})`,
       { hintStep: ctx.previousProgress?.step });
+    resume = resumeRecord(ctx, o.kind, state.step, ckpt.origin);
   }
+  // The stage status keeps saying so for the whole attempt (the CLI shows the phase).
+  const phase = resume && !resume.exact ? { phase: `inexact resume: ${resume.differs.join('; ')}` } : {};
   const resumedFromStep = state.step;
   let lastCkpt = ckpt ? `checkpoints/${ckpt.name}` : undefined;
   let finalLoss = NaN;
@@ -145,7 +177,7 @@ export async function trainSupervised(
       if (state.step % o.checkpointEvery === 0 || state.step === o.steps) {
         lastCkpt = `checkpoints/${saveTrainCheckpoint(store, model, tokenizer, opt, state)}`;
       }
-      ctx.heartbeat({ step: state.step, total: o.steps, checkpoint: lastCkpt, metrics: { loss: finalLoss, lr, tokensPerSec } });
+      ctx.heartbeat({ step: state.step, total: o.steps, checkpoint: lastCkpt, metrics: { loss: finalLoss, lr, tokensPerSec }, ...phase });
       // Yield so cancellation and timers are seen between steps.
       await new Promise((r) => setImmediate(r));
     }
@@ -158,5 +190,5 @@ export async function trainSupervised(
   }
   const evalLoss = evalExamples.length ? evaluateLoss(model, dataset, 'val', evalExamples, o.batchSize) : undefined;
   if (evalLoss !== undefined) state.curves.evalLoss = [[state.step, evalLoss]];
-  return { state, finalLoss, evalLoss, tokensPerSec, resumedFromStep };
+  return { state, finalLoss, evalLoss, tokensPerSec, resumedFromStep, ...(resume ? { resume } : {}) };
 }

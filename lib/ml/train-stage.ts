@@ -1,6 +1,6 @@
 // What `pretrain` and `sft` share around the training loop: reading resolved params, finding
 // inputs, writing the model artifact files and building the StageOutput (metrics, lineage with the
-// backend choice, summary). Kept here so the two activity files stay short.
+// backend choice and, after a resume, whether it was bit-exact; summary). Kept here so the two activity files stay short.
 // Exports: num, str, input, trainOptionsFrom, finishModelStage.
 import * as fs from 'node:fs';
 import type { JsonObject } from '../canonical';
@@ -64,6 +64,8 @@ export function finishModelStage(ctx: StageContext, kind: string, model: VlmMode
       modelSize: model.config.size,
       promptVersion: TASK_PROMPT_VERSION,
       resumedFromStep: r.resumedFromStep,
+      // Present when this attempt resumed: exact (same backend, TF.js and CPU kind) or not, and both origins.
+      ...(r.resume ? { resume: JSON.parse(JSON.stringify(r.resume)) as JsonObject } : {}),
       ...extra,
     },
     summary: { steps: r.state.step, ...(Number.isFinite(r.finalLoss) ? { loss: Number(r.finalLoss.toFixed(4)) } : {}), backend: b.name },

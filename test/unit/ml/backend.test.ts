@@ -57,3 +57,42 @@ test('TFJS_BACKEND=cpu forces the cpu backend in a fresh process', () => {
   assert.equal(info.forced, 'cpu');
   assert.deepEqual(info.failed, []);
 });
+
+/** Why the native addon cannot load here, or undefined (the set-up builds it where it can: scripts/native-tfjs.js). */
+function nativeUnavailable(): string | undefined {
+  const r = spawnSync(process.execPath, ['-e', "require('@tensorflow/tfjs-node')"], { encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+  return r.status === 0 ? undefined : (r.stderr.split('\n').find((l) => /Error/.test(l)) ?? `exit ${r.status}`).trim();
+}
+const noNative = nativeUnavailable();
+
+test('TFJS_BACKEND=node forces the native backend in a fresh process; the log line names it and the CPU kind', { skip: noNative && `native backend not built here (${noNative})` }, () => {
+  const info = backendInChild({ ...process.env, TFJS_BACKEND: 'node' });
+  assert.equal(info.name, 'tfjs-node');
+  assert.equal(info.tfBackend, 'tensorflow');
+  assert.equal(info.forced, 'node');
+  assert.deepEqual(info.failed, []);
+  assert.deepEqual(info.fixes, []);
+  assert.match(describeBackendChoice(info), /^TF\.js 4\.22\.0 backend: tfjs-node \(forced by TFJS_BACKEND=node\); cpu: .+ \(isa ([0-9a-f]{12}|x64)\)$/);
+});
+
+test('the native package present but its addon missing (deps wiped by npm ci): tfjs-node fails with its reason and wasm is chosen', () => {
+  // A require that throws like tfjs-node's own loader does when lib/napi-v8/tfjs_binding.node is absent.
+  const env = { ...process.env };
+  delete env.TFJS_BACKEND;
+  const script = `const M = require('module'); const load = M._load;
+    M._load = function (req, ...rest) {
+      if (req === '@tensorflow/tfjs-node') throw new Error('The Node.js native addon module (tfjs_binding.node) can not be found at path: x');
+      if (req === '@tensorflow/tfjs-node-gpu') throw new Error('Cannot find module @tensorflow/tfjs-node-gpu');
+      return load.call(this, req, ...rest);
+    };
+    require('${BACKEND_TS}').initBackend().then((i) => console.log(JSON.stringify(i)))`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BackendInfo;
+  assert.equal(info.name, 'wasm');
+  assert.deepEqual(info.failed, [
+    { name: 'tfjs-node-gpu', reason: 'Cannot find module @tensorflow/tfjs-node-gpu' },
+    { name: 'tfjs-node', reason: 'The Node.js native addon module (tfjs_binding.node) can not be found at path: x' },
+  ]);
+  assert.match(describeBackendChoice(info), /backend: wasm; .*tfjs-node unavailable: The Node.js native addon module/);
+});
