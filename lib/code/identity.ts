@@ -4,9 +4,9 @@
 // image decoder). Derived from the code, never bumped by hand: pulling a fix to a file re-runs
 // exactly the kinds that reach it. docs/runtime.md ("Code identity") says what counts and why.
 // Knows nothing of plans: lib/plan asks it for the kinds it compiles (the dependency points one way).
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { hashJson } from '../canonical';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { hashJson, sha256Hex } from '../canonical';
 import { ModuleGraph, normaliserVersion } from './module-graph';
 
 export const PROJECT_ROOT = resolve(__dirname, '..', '..');
@@ -35,6 +35,33 @@ export interface CodeIdentity {
   normaliser: string;
 }
 
+/**
+ * Kinds that can run `trainer: trl` (docs/trainers.md): their identity also covers the Python
+ * trainer's sources (every .py under trainers/trl, raw bytes) and its lock file, since the subprocess is
+ * part of what they compute and no import edge leads there. A tfjs stage of these kinds is keyed on
+ * them too: one kind, one identity.
+ */
+export const TRL_KINDS: ReadonlySet<string> = new Set(['sft', 'grpo', 'eval']);
+const TRL_DIR = 'trainers/trl';
+
+function walkPy(root: string, dir: string, out: string[]): void {
+  if (!existsSync(dir)) return;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory() && e.name !== '__pycache__' && !e.name.startsWith('.')) walkPy(root, p, out);
+    else if (e.isFile() && e.name.endsWith('.py')) out.push(relative(root, p).split(sep).join('/'));
+  }
+}
+
+/** Repo-relative trainer files → sha256 of their bytes. */
+export function trainerSources(root: string): Record<string, string> {
+  const files: string[] = [];
+  walkPy(root, join(root, TRL_DIR), files);
+  const lock = `${TRL_DIR}/requirements.lock`;
+  if (existsSync(join(root, lock))) files.push(lock);
+  return Object.fromEntries(files.sort().map((f) => [f, sha256Hex(readFileSync(join(root, f)))]));
+}
+
 export function entryOf(kind: string): string {
   return `activities/${kind}.ts`;
 }
@@ -59,7 +86,8 @@ export function identityOf(graph: ModuleGraph, kind: string): CodeIdentity {
     return { kind, entry, hash: hashJson({ entry, missing: true }), files: {}, packages: {}, normaliser };
   }
   const reached = graph.reach(entry);
-  const files = Object.fromEntries([...reached].map(([f, n]) => [f, n.hash]));
+  const files: Record<string, string> = Object.fromEntries([...reached].map(([f, n]) => [f, n.hash]));
+  if (TRL_KINDS.has(kind)) Object.assign(files, trainerSources(graph.root));
   const used = new Set([...reached.values()].flatMap((n) => n.packages).filter((p) => NUMERIC_PACKAGE.test(p)));
   if ([...used].some((p) => p.startsWith('@tensorflow/'))) for (const p of TFJS_FAMILY) used.add(p);
   const declared = declaredVersions(graph.root);

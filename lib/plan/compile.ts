@@ -10,7 +10,7 @@ import type { PipelineSpec, Stage } from '../spec/spec-types.generated';
 import { bindInputs, hasCotUpstream, type BaseBinding, type BaseStage } from '../spec/bind';
 import { PARAMS_DEF, resolveParams } from '../spec/defaults';
 import { resolveRetry, resolveTimeouts } from './durations';
-import { OUTPUT_OF, planKind, sftTarget } from '../spec/kinds';
+import { outputOf, planKind, sftTarget, trainerOf } from '../spec/kinds';
 import { combine, compatible, contextCells, contextSeed, matrixCells, setPath, variantId, type Cell, type Context, type Variant } from './matrix';
 import type { InputBinding, Plan, PlanStage, StageKind } from './types';
 
@@ -60,13 +60,23 @@ function cellParamProblems(c: Ctx, id: string, st: Stage, params: JsonObject, re
 }
 
 /**
- * Stages that read user files get the data root in their params (activities/dataset.ts and
- * pretrain.ts read `params.dataRoot`) and `readsData` in the plan: imports, and pretrain with
- * `init`. The workflow fingerprints what they read before deciding reuse (lib/plan/effective-key.ts).
- * A synthetic dataset reads nothing, so moving the data root never changes its key.
+ * Stages that read user files get the data root in their params (activities/dataset.ts, pretrain.ts
+ * and model.ts read `params.dataRoot`) and `readsData` in the plan: imports, pretrain with `init`,
+ * and `model` (a Hugging Face model dir). The workflow fingerprints what they read before deciding
+ * reuse (lib/plan/effective-key.ts). A synthetic dataset reads nothing, so moving the data root never
+ * changes its key.
  */
 export function readsDataRoot(kind: string, params: JsonObject): boolean {
-  return (kind === 'dataset' && params.source !== 'synthetic') || (kind === 'pretrain' && typeof params.init === 'string');
+  return (kind === 'dataset' && params.source !== 'synthetic') || (kind === 'pretrain' && typeof params.init === 'string')
+    || kind === 'model';
+}
+
+/**
+ * The stage's queue: its own, else defaults.queue, else `gpu` for a trl stage (real VLMs want a
+ * GPU worker) and `cpu` for the rest. A spec that runs trl on CPU says so (`queue: cpu`).
+ */
+export function defaultQueue(stageQueue: string | undefined, defaultsQueue: string | undefined, params: JsonObject): string {
+  return stageQueue ?? defaultsQueue ?? (trainerOf(params) === 'trl' ? 'gpu' : 'cpu');
 }
 
 function bindConcrete(c: Ctx, id: string, ctx: Context): { inputs: InputBinding[]; needs: string[] } {
@@ -121,9 +131,9 @@ function expandStage(c: Ctx, id: string): void {
       const { inputs, needs } = bindConcrete(c, id, ctx);
       const matrix = contextCells(ctx, (o) => c.cells.get(o) ?? [], c.origins);
       const partial: Omit<PlanStage, 'key' | 'keyParts'> = {
-        id: vid, baseId: id, kind, ...(matrix ? { matrix } : {}), needs, inputs, params: resolved, seed, output: OUTPUT_OF[kind],
+        id: vid, baseId: id, kind, ...(matrix ? { matrix } : {}), needs, inputs, params: resolved, seed, output: outputOf(kind, resolved),
         ...(readsDataRoot(kind, resolved) ? { readsData: true as const } : {}),
-        queue: st.queue ?? c.spec.defaults?.queue ?? 'cpu',
+        queue: defaultQueue(st.queue, c.spec.defaults?.queue, resolved),
         retry: resolveRetry(st.retry, c.spec.defaults?.retry),
         timeouts: resolveTimeouts(kind, st.timeouts, c.spec.defaults?.timeouts),
       };

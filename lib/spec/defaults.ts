@@ -2,7 +2,7 @@
 // the clgrpo alias's ClipLow defaults, and the normal forms that make equal configurations hash
 // alike (`rewards: [format]` → `[{name: format, weight: 1}]`). Activities never apply defaults.
 import type { JsonObject, JsonValue } from '../canonical';
-import { CLGRPO_DEFAULTS, planKind, type SpecKind, type StageKind } from './kinds';
+import { CLGRPO_DEFAULTS, planKind, trainerOf, type SpecKind, type StageKind } from './kinds';
 import { PIPELINE_SCHEMA } from './schema';
 
 type S = Record<string, unknown>;
@@ -10,6 +10,7 @@ const DEFS = PIPELINE_SCHEMA.$defs as Record<string, S>;
 
 export const PARAMS_DEF: Record<StageKind, string> = {
   dataset: 'datasetParams', pretrain: 'pretrainParams', cot: 'cotParams', sft: 'sftParams', grpo: 'grpoParams', eval: 'evalParams',
+  model: 'modelParams',
 };
 
 function clone<T extends JsonValue>(v: T): T {
@@ -75,6 +76,17 @@ function nameTeachers(params: JsonObject): JsonObject {
   }) };
 }
 
+/**
+ * The trainer's normal form: `trainer: tfjs` is the default and is left out, so writing it keeps the
+ * stage keys of specs that never named a trainer; a trl stage gets its `dtype` default (`auto`).
+ */
+function normalizeTrainer(params: JsonObject): JsonObject {
+  if (trainerOf(params) === 'trl') return { ...params, dtype: params.dtype ?? 'auto' };
+  if (params.trainer !== 'tfjs') return params;
+  const { trainer: _tfjs, ...rest } = params;
+  return rest;
+}
+
 /** Params as the stage will run them: alias defaults, schema defaults, normal forms. */
 export function resolveParams(kind: SpecKind, params: JsonObject): JsonObject {
   let p: JsonObject = clone(params);
@@ -85,6 +97,7 @@ export function resolveParams(kind: SpecKind, params: JsonObject): JsonObject {
   const k = planKind(kind);
   if (k === 'grpo') p = normalizeRewards(p);
   if (k === 'cot') p = nameTeachers(p);
+  if (k === 'sft' || k === 'grpo' || k === 'eval') p = normalizeTrainer(p);
   return applyDefaults(DEFS[PARAMS_DEF[k]], p) as JsonObject;
 }
 

@@ -5,6 +5,7 @@ import { ErrorType } from '../errors';
 import type { JsonObject } from '../canonical';
 import { planKind, type SpecKind } from './kinds';
 import type { SemProblem } from './semantics';
+import { trainerRules } from './trainer-knobs';
 
 type O = Record<string, unknown>;
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
@@ -109,15 +110,22 @@ function cotRules(p: JsonObject): SemProblem[] {
   return out;
 }
 
+function modelRules(raw: O): SemProblem[] {
+  if (typeof raw.path !== 'string') return [];
+  const why = pathProblem(raw.path);
+  return why ? [{ ...problem(['path'], `path ${why}`, 'path names the model dir relative to defaults.dataRoot'), type: ErrorType.PathEscape }] : [];
+}
+
 export function checkParams(kind: SpecKind, raw: O, resolved: JsonObject): SemProblem[] {
   const k = planKind(kind);
   switch (k) {
-    case 'grpo': return grpoRules(resolved);
+    case 'grpo': return [...grpoRules(resolved), ...trainerRules(kind, raw, resolved)];
     case 'dataset': return datasetRules(raw, resolved);
     case 'pretrain': return pretrainRules(raw, resolved);
-    case 'sft': return sftRules(raw);
+    case 'sft': return [...sftRules(raw), ...trainerRules(kind, raw, resolved)];
     case 'cot': return cotRules(resolved);
-    case 'eval': return [];
+    case 'eval': return trainerRules(kind, raw, resolved);
+    case 'model': return modelRules(raw);
     default: {
       const never: never = k;
       throw new Error(`unknown kind ${String(never)}`);

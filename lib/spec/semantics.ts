@@ -5,7 +5,7 @@
 import { ErrorType, type ErrorTypeName } from '../errors';
 import { bindInputs, type BaseStage } from './bind';
 import { paramPathProblem, resolveParams } from './defaults';
-import type { SpecKind } from './kinds';
+import { STAGE_KINDS, type SpecKind } from './kinds';
 import type { JsonObject } from '../canonical';
 import { looksLikeSecret, shortName } from './located';
 import { suggestion } from './suggest';
@@ -20,7 +20,7 @@ export interface SemProblem {
   hint?: string;
 }
 
-const SPEC_KINDS: readonly string[] = ['dataset', 'pretrain', 'cot', 'sft', 'grpo', 'clgrpo', 'eval'];
+const SPEC_KINDS: readonly string[] = [...STAGE_KINDS, 'clgrpo'];
 
 type O = Record<string, unknown>;
 const isObj = (v: unknown): v is O => v !== null && typeof v === 'object' && !Array.isArray(v);

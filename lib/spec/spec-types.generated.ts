@@ -4,6 +4,12 @@
 /** A duration such as "500ms", "90s", "15m", "2h", "1d" or "1h30m". */
 export type Duration = string;
 
+/** Who trains (or evaluates): `tfjs`, the project's own small VLM in TF.js, or `trl`, a real Hugging Face VLM trained with PyTorch + TRL in a Python subprocess (needs `npm run setup:python` on the worker and an hf-model input: a `model` stage or an upstream trl stage; runs on the `gpu` queue unless the stage or defaults name another). Default: "tfjs". */
+export type Trainer = "tfjs" | "trl";
+
+/** Floating-point type of the weights and compute (trainer trl only; tfjs always computes in float32). `auto` = bfloat16 on a GPU that supports it, else float32. Default: "auto" for trl. */
+export type Dtype = "auto" | "float32" | "bfloat16";
+
 /** A path relative to its root: no leading '/', no '..', no URL scheme, no NUL. */
 export type RelPath = string;
 
@@ -159,7 +165,23 @@ export type Stage = ({
   timeouts?: Timeouts;
   /** Fan this stage out over param values or seeds, e.g. { clip.high: [0.05, 0.1] } or { seed: [1, 2] } (at most 4 keys, 16 values each, 64 cells). Default: none. */
   matrix?: Matrix;
-} & { kind: "eval"; params?: EvalParams });
+} & { kind: "eval"; params?: EvalParams })
+  | ({
+  /** Free text. Default: none. */
+  description?: string;
+  /** Ids of the stages that must finish first; their outputs feed this stage's inputs. Default: []. */
+  needs?: Array<string>;
+  /** Task queue of this stage. Default: defaults.queue, else "cpu". */
+  queue?: Queue;
+  /** Seed of this stage (integer). Default: the pipeline seed. */
+  seed?: number;
+  /** Retry policy of this stage, field by field over defaults.retry. Default: defaults.retry, else maximumAttempts 5, initialInterval 1s, backoffCoefficient 2, maximumInterval 5m. */
+  retry?: Retry;
+  /** Timeouts of this stage, field by field over defaults.timeouts. Default: startToClose 6h (training), 30m (dataset), 1h (eval); heartbeat 60s. */
+  timeouts?: Timeouts;
+  /** Fan this stage out over param values or seeds, e.g. { clip.high: [0.05, 0.1] } or { seed: [1, 2] } (at most 4 keys, 16 values each, 64 cells). Default: none. */
+  matrix?: Matrix;
+} & { kind: "model"; params: ModelParams });
 
 /** Params of a dataset stage: the synthetic task generator or an import, and its splits. */
 export type DatasetParams = {
@@ -260,6 +282,10 @@ export type CotParams = {
 
 /** Params of a sft stage: supervised fine-tuning on chains of thought (stage 1) or on plain labels (the baseline). */
 export type SftParams = {
+  /** Trainer of this sft stage: tfjs (the TF.js VLM) or trl (a Hugging Face VLM through TRL, on the gpu queue by default; see docs/trainers.md). Default: "tfjs". */
+  trainer?: Trainer;
+  /** Weights/compute type of the training (trainer trl only). Default: "auto" (bfloat16 on a supporting GPU, else float32). */
+  dtype?: Dtype;
   /** Train on chains of thought (cot) or plain labels (label). Default: cot when a cot stage is upstream, else label. */
   target?: "cot" | "label";
   /** Passes over the training data (count). Default: 2. */
@@ -292,6 +318,10 @@ export type Reward = "format" | "accuracy" | {
 
 /** Params of a grpo (or clgrpo) stage: group sampling, rewards, group-normalized advantages, clipped ratio with separate low/high bounds, KL to the frozen start model. */
 export type GrpoParams = {
+  /** Trainer of this grpo stage: tfjs (the TF.js VLM) or trl (a Hugging Face VLM through TRL, on the gpu queue by default; see docs/trainers.md). Default: "tfjs". */
+  trainer?: Trainer;
+  /** Weights/compute type of the training (trainer trl only). Default: "auto" (bfloat16 on a supporting GPU, else float32). */
+  dtype?: Dtype;
   /** Rewards summed per completion (1 to 4; each at most once). Required. */
   rewards: Array<Reward>;
   /** Rollout batches (count). Default: 100. */
@@ -327,8 +357,18 @@ export type GrpoParams = {
   keepCheckpoints?: number;
 };
 
+/** Params of a model stage: imports a local Hugging Face model dir (config.json, *.safetensors weights, tokenizer/processor files) as a fingerprinted hf-model artifact, so lineage starts at the real base model. */
+export type ModelParams = {
+  /** The model dir, relative to defaults.dataRoot (path), e.g. "fixtures/tiny-vlm" or "models/SmolVLM-256M-Instruct". Required; the hub is never contacted. */
+  path: RelPath;
+};
+
 /** Params of an eval stage: accuracy, macro recall, per-class recall, format rate and confusion matrix of each model. */
 export type EvalParams = {
+  /** Trainer of this eval stage: tfjs (the TF.js VLM) or trl (a Hugging Face VLM through TRL, on the gpu queue by default; see docs/trainers.md). Default: "tfjs". */
+  trainer?: Trainer;
+  /** Weights/compute type of the evaluation (trainer trl only). Default: "auto" (bfloat16 on a supporting GPU, else float32). */
+  dtype?: Dtype;
   /** Split evaluated. Default: "test". */
   split?: "test" | "val";
   /** Evaluate at most this many samples (count). Default: all. */
@@ -341,6 +381,12 @@ export type EvalParams = {
 
 /** A duration such as "500ms", "90s", "15m", "2h", "1d" or "1h30m". */
 export type DurationResolved = string;
+
+/** Who trains (or evaluates): `tfjs`, the project's own small VLM in TF.js, or `trl`, a real Hugging Face VLM trained with PyTorch + TRL in a Python subprocess (needs `npm run setup:python` on the worker and an hf-model input: a `model` stage or an upstream trl stage; runs on the `gpu` queue unless the stage or defaults name another). Default: "tfjs". */
+export type TrainerResolved = "tfjs" | "trl";
+
+/** Floating-point type of the weights and compute (trainer trl only; tfjs always computes in float32). `auto` = bfloat16 on a GPU that supports it, else float32. Default: "auto" for trl. */
+export type DtypeResolved = "auto" | "float32" | "bfloat16";
 
 /** A path relative to its root: no leading '/', no '..', no URL scheme, no NUL. */
 export type RelPathResolved = string;
@@ -497,7 +543,23 @@ export type StageResolved = ({
   timeouts?: TimeoutsResolved;
   /** Fan this stage out over param values or seeds, e.g. { clip.high: [0.05, 0.1] } or { seed: [1, 2] } (at most 4 keys, 16 values each, 64 cells). Default: none. */
   matrix?: MatrixResolved;
-} & { kind: "eval"; params?: EvalParamsResolved });
+} & { kind: "eval"; params?: EvalParamsResolved })
+  | ({
+  /** Free text. Default: none. */
+  description?: string;
+  /** Ids of the stages that must finish first; their outputs feed this stage's inputs. Default: []. */
+  needs?: Array<string>;
+  /** Task queue of this stage. Default: defaults.queue, else "cpu". */
+  queue?: QueueResolved;
+  /** Seed of this stage (integer). Default: the pipeline seed. */
+  seed?: number;
+  /** Retry policy of this stage, field by field over defaults.retry. Default: defaults.retry, else maximumAttempts 5, initialInterval 1s, backoffCoefficient 2, maximumInterval 5m. */
+  retry?: RetryResolved;
+  /** Timeouts of this stage, field by field over defaults.timeouts. Default: startToClose 6h (training), 30m (dataset), 1h (eval); heartbeat 60s. */
+  timeouts?: TimeoutsResolved;
+  /** Fan this stage out over param values or seeds, e.g. { clip.high: [0.05, 0.1] } or { seed: [1, 2] } (at most 4 keys, 16 values each, 64 cells). Default: none. */
+  matrix?: MatrixResolved;
+} & { kind: "model"; params: ModelParamsResolved });
 
 /** Params of a dataset stage: the synthetic task generator or an import, and its splits. */
 export type DatasetParamsResolved = {
@@ -598,6 +660,10 @@ export type CotParamsResolved = {
 
 /** Params of a sft stage: supervised fine-tuning on chains of thought (stage 1) or on plain labels (the baseline). */
 export type SftParamsResolved = {
+  /** Trainer of this sft stage: tfjs (the TF.js VLM) or trl (a Hugging Face VLM through TRL, on the gpu queue by default; see docs/trainers.md). Default: "tfjs". */
+  trainer?: TrainerResolved;
+  /** Weights/compute type of the training (trainer trl only). Default: "auto" (bfloat16 on a supporting GPU, else float32). */
+  dtype?: DtypeResolved;
   /** Train on chains of thought (cot) or plain labels (label). Default: cot when a cot stage is upstream, else label. */
   target?: "cot" | "label";
   /** Passes over the training data (count). Default: 2. */
@@ -630,6 +696,10 @@ export type RewardResolved = "format" | "accuracy" | {
 
 /** Params of a grpo (or clgrpo) stage: group sampling, rewards, group-normalized advantages, clipped ratio with separate low/high bounds, KL to the frozen start model. */
 export type GrpoParamsResolved = {
+  /** Trainer of this grpo stage: tfjs (the TF.js VLM) or trl (a Hugging Face VLM through TRL, on the gpu queue by default; see docs/trainers.md). Default: "tfjs". */
+  trainer?: TrainerResolved;
+  /** Weights/compute type of the training (trainer trl only). Default: "auto" (bfloat16 on a supporting GPU, else float32). */
+  dtype?: DtypeResolved;
   /** Rewards summed per completion (1 to 4; each at most once). Required. */
   rewards: Array<RewardResolved>;
   /** Rollout batches (count). Default: 100. */
@@ -665,8 +735,18 @@ export type GrpoParamsResolved = {
   keepCheckpoints: number;
 };
 
+/** Params of a model stage: imports a local Hugging Face model dir (config.json, *.safetensors weights, tokenizer/processor files) as a fingerprinted hf-model artifact, so lineage starts at the real base model. */
+export type ModelParamsResolved = {
+  /** The model dir, relative to defaults.dataRoot (path), e.g. "fixtures/tiny-vlm" or "models/SmolVLM-256M-Instruct". Required; the hub is never contacted. */
+  path: RelPathResolved;
+};
+
 /** Params of an eval stage: accuracy, macro recall, per-class recall, format rate and confusion matrix of each model. */
 export type EvalParamsResolved = {
+  /** Trainer of this eval stage: tfjs (the TF.js VLM) or trl (a Hugging Face VLM through TRL, on the gpu queue by default; see docs/trainers.md). Default: "tfjs". */
+  trainer?: TrainerResolved;
+  /** Weights/compute type of the evaluation (trainer trl only). Default: "auto" (bfloat16 on a supporting GPU, else float32). */
+  dtype?: DtypeResolved;
   /** Split evaluated. Default: "test". */
   split: "test" | "val";
   /** Evaluate at most this many samples (count). Default: all. */
@@ -677,7 +757,7 @@ export type EvalParamsResolved = {
   batchSize: number;
 };
 
-/** A DAG of training stages (dataset, pretrain, cot, sft, grpo/clgrpo, eval) that clgrpo-flow compiles to a plan and runs on Temporal. Published version: never edit in place; add pipeline.v2 and migrate forward. */
+/** A DAG of training stages (dataset, pretrain, cot, sft, grpo/clgrpo, eval, model) that clgrpo-flow compiles to a plan and runs on Temporal. Published version: never edit in place; add pipeline.v2 and migrate forward. */
 export type PipelineSpec = {
   /** Version of this spec format. Must be 1. */
   schemaVersion: 1;

@@ -14,6 +14,7 @@ export const ACTIVITY_NAMES = {
   sft: 'runSftStage',
   grpo: 'runGrpoStage',
   eval: 'runEvalStage',
+  model: 'runModelStage',
 } as const;
 
 export interface RunInfo {

@@ -1,6 +1,7 @@
 // The files a data-reading stage reads, as its fingerprint must cover them (lib/store/fingerprint.ts):
 // an image folder's listed images, a JSONL file and the images it names, an EmoSet layout's split
-// files, images and annotations, or every file of a `pretrain.init` dir. The same listing functions
+// files, images and annotations, or every file of a `pretrain.init` dir or of a `model` stage's
+// Hugging Face model dir. The same listing functions
 // as the importers, so what is fingerprinted is exactly what is read; a bad source fails here with
 // the importer's own located error, before anything runs.
 import fs from 'node:fs';
@@ -26,15 +27,20 @@ function walk(dir: string, out: string[]): void {
   }
 }
 
-/** Absolute real paths of what the stage reads, for a dataset import or a pretrain with init. */
+/** Every file of a dir under the root (each confined to the root after symlinks, like the dir). */
+function dirFiles(root: string, rel: string, what: string): string[] {
+  const dir = resolveInRoot(root, rel, what);
+  if (!fs.statSync(dir).isDirectory()) throw new ClgrpoError(ErrorType.Config, `${what}: ${dir} is not a directory`);
+  const files: string[] = [];
+  walk(dir, files);
+  return files.sort().map((f) => resolveInRoot(root, path.relative(root, f), `${what} file`));
+}
+
+/** Absolute real paths of what the stage reads: a dataset import, a pretrain with init, a model dir. */
 export function readSetOf(kind: string, params: JsonObject, root: string): string[] {
-  if (kind === 'pretrain' && typeof params.init === 'string') {
-    const dir = resolveInRoot(root, params.init, 'pretrain init');
-    if (!fs.statSync(dir).isDirectory()) throw new ClgrpoError(ErrorType.Config, `pretrain init: ${dir} is not a directory`);
-    const files: string[] = [];
-    walk(dir, files);
-    return files.map((f) => resolveInRoot(root, path.relative(root, f), 'pretrain init file'));
-  }
+  if (kind === 'pretrain' && typeof params.init === 'string') return dirFiles(root, params.init, 'pretrain init');
+  // A Hugging Face model dir: every file (config, weights, tokenizer/processor), as activities/model.ts copies it.
+  if (kind === 'model' && typeof params.path === 'string') return dirFiles(root, params.path, 'model path');
   if (kind === 'dataset') {
     if (params.source === 'folder') return listFolder(root, params.root as string).all.map((e) => e.file);
     if (params.source === 'jsonl') return [resolveInRoot(root, params.file as string, 'jsonl file'), ...listJsonl(root, params.file as string).all.map((e) => e.file)];
