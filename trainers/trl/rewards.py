@@ -2,6 +2,7 @@
 # asserted by both languages). The TS regexes are ECMAScript: `\s` there is a fixed set of Unicode
 # spaces that differs from Python's str.isspace (JS counts U+FEFF, Python counts U+001C–U+001F), and
 # `$` there never matches before a final newline; both are spelled out here so the two agree.
+import os
 import re
 
 WS = '\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff'
@@ -44,6 +45,18 @@ def accuracy_reward(completion: str, label: str) -> float:
 
 
 REWARDS = {'format': format_reward, 'accuracy': accuracy_reward}
+
+
+def variety_reward(completion: str, label: str = '') -> float:
+    """Test only: distinct characters / 32. A random-init fixture never writes the format, so every
+    real reward is 0 and GRPO would not move; this one varies within a group, so tests can check
+    that weights move and that a resumed ClipLow run is exact. Registered only when
+    CLGRPO_TRL_TEST_REWARDS=1 (the TS registry does not know it, so no spec can name it)."""
+    return len(set(completion)) / 32.0
+
+
+if os.environ.get('CLGRPO_TRL_TEST_REWARDS') == '1':
+    REWARDS['testVariety'] = variety_reward
 
 
 def completion_text(completion) -> str:
