@@ -4,13 +4,18 @@
 // writes a model artifact like sft's: model.safetensors, config.json (the input's model config and
 // tokenizer) and training.json with the curves. A non-finite value throws a Divergence error before
 // anything is written to outDir, so bad weights are never published.
+// `trainer: trl` runs TRL's GRPOTrainer on a Hugging Face model in the Python trainer with the same
+// knobs (docs/trainers.md "Knob table"); the published artifact is the HF model dir.
 import { ClgrpoError, ErrorType } from '../lib/errors';
 import { backendLineage, initBackend } from '../lib/ml/backend';
 import { openDataset } from '../lib/ml/data/dataset';
 import { trainGrpo, type GrpoParams } from '../lib/ml/grpo/trainer';
 import { loadModelDir, writeModelFiles } from '../lib/ml/model-io';
 import { REWARD_VERSIONS, resolveRewards } from '../lib/ml/rewards';
-import type { ResolvedInput, StageContext, StageImplementation } from './types';
+import { trainerOf } from '../lib/spec/kinds';
+import { finishTrlTraining, inputOf, runTrl } from '../lib/stage/trl-stage';
+import { redactSecrets } from './failures';
+import type { ResolvedInput, StageContext, StageImplementation, StageOutput } from './types';
 
 function input(ctx: StageContext, name: string): ResolvedInput {
   const i = ctx.inputs.find((x) => x.input === name);
@@ -44,9 +49,22 @@ export function checkGrpoParams(p: GrpoParams, where: string): void {
   resolveRewards(p.rewards);
 }
 
+function rewardLineage(p: GrpoParams) {
+  return Object.fromEntries(resolveRewards(p.rewards).map((r) => [r.name, { weight: r.weight, version: REWARD_VERSIONS[r.name] }]));
+}
+
+/** trainer trl: the Python trainer gets the HF model dir and the dataset; the rewards are the same registry's, re-implemented there. */
+async function runTrlGrpo(ctx: StageContext, p: GrpoParams): Promise<StageOutput> {
+  const model = inputOf(ctx, 'model', ['hf-model']);
+  const dataset = inputOf(ctx, 'dataset', ['dataset']);
+  const r = await runTrl(ctx, { command: 'grpo', model: model.dir, inputs: { dataset: dataset.dir } }, { redact: (t) => redactSecrets(t, ctx.env) });
+  return finishTrlTraining(ctx, 'grpo', r, model, { reference: model.artifactId, rewards: rewardLineage(p) });
+}
+
 export const runGrpoStage: StageImplementation = async (ctx) => {
   const p = ctx.stage.params as unknown as GrpoParams;
   checkGrpoParams(p, `grpo stage '${ctx.stage.id}'`);
+  if (trainerOf(ctx.stage.params) === 'trl') return runTrlGrpo(ctx, p);
   const modelIn = input(ctx, 'model');
   const dataIn = input(ctx, 'dataset');
   await initBackend({ env: ctx.env });
@@ -71,7 +89,7 @@ export const runGrpoStage: StageImplementation = async (ctx) => {
       lineage: {
         backend: backendLineage(),
         reference: modelIn.artifactId,
-        rewards: Object.fromEntries(resolveRewards(p.rewards).map((r) => [r.name, { weight: r.weight, version: REWARD_VERSIONS[r.name] }])),
+        rewards: rewardLineage(p),
         resumedFromStep: res.resumedFrom,
         medianStepMs: { sampling: res.timing.sampleMs, reference: res.timing.referenceMs, update: res.timing.updateMs },
       },

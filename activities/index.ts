@@ -10,7 +10,10 @@ import { ClgrpoError, ErrorType } from '../lib/errors';
 import { codeVersion, type ArtifactStore } from '../lib/store';
 import { buildStageContext } from './context';
 import { redactSecrets, toApplicationFailure } from './failures';
-import { STORE_ACTIVITY_NAMES, fingerprintStageData, lookupStageArtifact, recordRunResult, resolveInputs, reusedResult, type FingerprintInput, type LookupInput, type RecordRunInput } from './store';
+import {
+  STORE_ACTIVITY_NAMES, fingerprintStageData, lookupStageArtifact, lookupStageArtifacts, recordRunResult, resolveInputs, reusedResult,
+  type FingerprintInput, type LookupInput, type LookupManyInput, type RecordRunInput,
+} from './store';
 import type { DataFingerprint } from '../lib/plan/effective-key';
 import { checkCodeIdentity, checkDataUnchanged, provenanceLineage } from '../lib/stage/provenance';
 import { availableStageKinds, loadStageImplementation } from './registry';
@@ -112,6 +115,7 @@ export function createActivities(deps: ActivityDeps) {
   const stageActivity = (kind: StageKind) => (input: StageActivityInput) => runStage(kind, input);
   return {
     [ACTIVITY_NAMES.lookup]: async (input: LookupInput): Promise<StageActivityResult | null> => lookupStageArtifact(store, input),
+    [STORE_ACTIVITY_NAMES.lookupMany]: async (input: LookupManyInput): Promise<Record<string, StageActivityResult>> => lookupStageArtifacts(store, input),
     [STORE_ACTIVITY_NAMES.recordRun]: async (input: RecordRunInput): Promise<void> => recordRunResult(store, input),
     [STORE_ACTIVITY_NAMES.fingerprint]: async (input: FingerprintInput): Promise<DataFingerprint> => {
       const actx = Context.current();
@@ -127,6 +131,7 @@ export function createActivities(deps: ActivityDeps) {
     [ACTIVITY_NAMES.sft]: stageActivity('sft'),
     [ACTIVITY_NAMES.grpo]: stageActivity('grpo'),
     [ACTIVITY_NAMES.eval]: stageActivity('eval'),
+    [ACTIVITY_NAMES.model]: stageActivity('model'),
   };
 }
 

@@ -6,6 +6,8 @@
 // Both use TASK_PROMPT and the same step budget (`steps`, or `epochs` over the examples), so the
 // comparison is fair. The tokenizer comes from the input model's config.json. Lineage records the
 // target and its first training completion as text (`targetExample`), besides the backend choice.
+// `trainer: trl` trains a Hugging Face model (an hf-model input) with TRL's SFTTrainer in the Python
+// trainer (lib/stage/trl-stage.ts); same target, same data, the published artifact is the HF dir.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ResolvedInput, StageContext, StageImplementation } from './types';
@@ -18,6 +20,9 @@ import type { Tokenizer } from '../lib/ml/tokenizer';
 import { batchSchedule, type SupervisedExample } from '../lib/ml/train-data';
 import { trainSupervised } from '../lib/ml/train-loop';
 import { finishModelStage, input, num, str, trainOptionsFrom } from '../lib/ml/train-stage';
+import { trainerOf } from '../lib/spec/kinds';
+import { finishTrlTraining, inputOf, runTrl } from '../lib/stage/trl-stage';
+import { redactSecrets } from './failures';
 
 interface CotLine { index: number; label: string; completion: string }
 
@@ -66,7 +71,18 @@ function buildExamples(ctx: StageContext, target: string, tok: Tokenizer): { ds:
   throw new ClgrpoError(ErrorType.Config, `sft target must be cot or label (got ${target})`);
 }
 
+/** trainer trl: the Python trainer gets the HF model dir, the cot lines and their dataset (or the dataset for labels). */
+async function runTrlSft(ctx: StageContext) {
+  const model = inputOf(ctx, 'model', ['hf-model']);
+  const data = inputOf(ctx, 'data', ['cot-dataset', 'dataset']);
+  const target = str(ctx.stage.params, 'target', data.kind === 'cot-dataset' ? 'cot' : 'label');
+  const inputs = data.kind === 'cot-dataset' ? { cot: data.dir, dataset: datasetDirOfCot(data) } : { dataset: data.dir };
+  const r = await runTrl(ctx, { command: 'sft', model: model.dir, inputs }, { redact: (t) => redactSecrets(t, ctx.env) });
+  return finishTrlTraining(ctx, 'sft', r, model, { target });
+}
+
 export const runSftStage: StageImplementation = async (ctx) => {
+  if (trainerOf(ctx.stage.params) === 'trl') return runTrlSft(ctx);
   await initBackend({ env: ctx.env });
   const p = ctx.stage.params;
   const data = input(ctx, 'data');

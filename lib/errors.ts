@@ -23,6 +23,10 @@ export const ErrorType = {
   StorageFull: 'StorageFullError',
   /** The stage was cancelled; its last checkpoint is kept. */
   Cancelled: 'CancelledError',
+  /** A trainer subprocess (trainers/trl) exited without a result or an error line (killed, OOM, segfault). Retried: the checkpoint stays. */
+  TrainerCrashed: 'TrainerCrashedError',
+  /** A trainer subprocess broke the JSON-lines protocol (a non-JSON stdout line, an unknown message). Never retried: it is a bug. */
+  TrainerProtocol: 'TrainerProtocolError',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -34,6 +38,7 @@ const NON_RETRYABLE: ReadonlySet<string> = new Set<string>([
   ErrorType.CheckpointCorrupt,
   ErrorType.ArtifactCorrupt,
   ErrorType.TeacherAuth,
+  ErrorType.TrainerProtocol,
 ]);
 
 export function isNonRetryable(type: string): boolean {
