@@ -6,6 +6,12 @@
 // per wall-clock second and per CPU second of this process (process.cpuUsage): on a machine shared
 // with other jobs the wall figure is depressed by contention, the CPU figure much less.
 // Targets (2-core CPU): small trains at ≥ 600 tokens/s; KV cache ≥ 20× faster than recompute.
+// Then the PyTorch yardstick (issue 14.4, bench/reference/): the same model in PyTorch trains on the
+// same batches from the same initial weights and generates with its KV cache, interleaved rep by rep
+// with the project's own step, at 1 and 2 torch threads; ratios project/PyTorch per wall and per CPU
+// second, and the float32 matmul limit of numpy/torch beside the backend's own. Needs the Python env
+// (`npm run setup:python`, or CLGRPO_BENCH_TORCH=1 to install it here); otherwise "skipped: no torch".
+// `node --import tsx bench/ml.ts [tiny,small]` limits the sizes of both parts.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,6 +28,8 @@ import { Tokenizer } from '../lib/ml/tokenizer';
 import { corpusForTokenizer, exampleImages, vocabSizeFor, type SupervisedExample } from '../lib/ml/train-data';
 import { maskedNll } from '../lib/ml/train-loop';
 import { rngFor } from '../lib/rng';
+import { writeModelFiles } from '../lib/ml/model-io';
+import { REFERENCE_ENV, matmulLimit, projectMatmulGflops, referencePython, startReference, type Reference } from './reference/yardstick';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -38,27 +46,35 @@ const BATCH = 16;
 const GEN_BATCH = 8;
 const NEW_TOKENS = 64;
 
-function timeTrainSteps(model: VlmModel, ds: ReturnType<typeof openDataset>, examples: SupervisedExample[], steps: number): Timing[] {
+type Ds = ReturnType<typeof openDataset>;
+const batchAt = (examples: SupervisedExample[], s: number) =>
+  examples.slice((s * BATCH) % (examples.length - BATCH), ((s * BATCH) % (examples.length - BATCH)) + BATCH);
+
+/** One training step as train-loop.ts takes it (images, loss, gradients, clip at 1, AdamW at 1e-3); returns the loss. */
+function projectTrainStep(model: VlmModel, opt: AdamW, ds: Ds, batch: SupervisedExample[]): number {
+  const images = exampleImages(ds, 'train', batch);
+  const { value, grads } = tf.variableGrads(() => maskedNll(model, images, batch), model.trainableVariables());
+  const loss = value.dataSync()[0];
+  const list = model.trainableVariables().map((v) => grads[v.name]);
+  const clipped = clipByGlobalNorm(list, 1);
+  opt.apply(model.params, new Map([...model.params.keys()].map((n, i) => [n, clipped.grads[i]])), 1e-3);
+  tf.dispose([value, images, ...list, ...clipped.grads]);
+  return loss;
+}
+
+function timeTrainSteps(model: VlmModel, ds: Ds, examples: SupervisedExample[], steps: number): Timing[] {
   const opt = new AdamW({ weightDecay: 0.01 });
   const times: Timing[] = [];
   for (let s = 0; s < steps + 2; s++) {
-    const batch = examples.slice((s * BATCH) % (examples.length - BATCH), ((s * BATCH) % (examples.length - BATCH)) + BATCH);
-    const t = timed(() => {
-      const images = exampleImages(ds, 'train', batch);
-      const { value, grads } = tf.variableGrads(() => maskedNll(model, images, batch), model.trainableVariables());
-      value.dataSync();
-      const list = model.trainableVariables().map((v) => grads[v.name]);
-      const clipped = clipByGlobalNorm(list, 1);
-      opt.apply(model.params, new Map([...model.params.keys()].map((n, i) => [n, clipped.grads[i]])), 1e-3);
-      tf.dispose([value, images, ...list, ...clipped.grads]);
-    });
+    const batch = batchAt(examples, s);
+    const t = timed(() => projectTrainStep(model, opt, ds, batch));
     if (s >= 2) times.push(t); // the first two steps warm the kernels up
   }
   opt.dispose();
   return times;
 }
 
-function timeGeneration(model: VlmModel, ds: ReturnType<typeof openDataset>, prompt: number[], useCache: boolean, reps: number): Timing[] {
+function timeGeneration(model: VlmModel, ds: Ds, prompt: number[], useCache: boolean, reps: number): Timing[] {
   const images = tf.tensor4d(ds.batch('train', Array.from({ length: GEN_BATCH }, (_, i) => i)), [GEN_BATCH, 32, 32, 3]);
   const times: Timing[] = [];
   for (let r = 0; r < reps; r++) {
@@ -71,6 +87,91 @@ function timeGeneration(model: VlmModel, ds: ReturnType<typeof openDataset>, pro
   return times;
 }
 
+const TORCH_THREADS = [1, 2];
+
+interface SideTimes { project: Timing[]; torch: Timing[] }
+const rate = (n: number, ts: Timing[], k: 'wall' | 'cpu') => Math.round(median(ts.map((t) => (n * 1000) / t[k])));
+const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
+
+/** Rates of both sides and their ratios project/PyTorch (and the inverse, "PyTorch is N× faster"). */
+function compare(n: number, t: SideTimes, unit: string) {
+  const p = { [`${unit}PerSec`]: rate(n, t.project, 'wall'), [`${unit}PerCpuSec`]: rate(n, t.project, 'cpu') };
+  const q = { [`${unit}PerSec`]: rate(n, t.torch, 'wall'), [`${unit}PerCpuSec`]: rate(n, t.torch, 'cpu') };
+  const w = `${unit}PerSec`;
+  const c = `${unit}PerCpuSec`;
+  return {
+    project: p, torch: q,
+    projectOverTorch: { wall: ratio(p[w], q[w]), cpu: ratio(p[c], q[c]) },
+    torchOverProject: { wall: ratio(q[w], p[w]), cpu: ratio(q[c], p[c]) },
+  };
+}
+
+/**
+ * The project and the PyTorch reference side by side on one size: both start from the same weights
+ * (written as a model artifact the reference loads) and train on the same batch sequence, one step
+ * each in turn (2 warm-up steps, then `reps`); then 8 × 64 greedy tokens with the KV cache, in turn.
+ * The project's backend has its own threading (wasm in Node: one thread); `threads` is torch's.
+ */
+async function sideBySide(ref: Reference, size: ModelSize, tok: Tokenizer, ds: Ds, examples: SupervisedExample[], prompt: number[], reps: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-torch-'));
+  const model = VlmModel.create(modelConfig(size, tok.vocabSize), rngFor(1, 'bench', size));
+  const opt = new AdamW({ weightDecay: 0.01 });
+  try {
+    writeModelFiles(dir, model, tok);
+    const steps = TORCH_THREADS.length * (reps + 2);
+    const batches = Array.from({ length: steps }, (_, s) => batchAt(examples, s));
+    const genIdx = Array.from({ length: GEN_BATCH }, (_, i) => i);
+    // The reference's images: every batch's in order, then the generation batch.
+    const pixels = ds.batch('train', [...batches.flat().map((e) => e.image), ...genIdx]);
+    fs.writeFileSync(path.join(dir, 'images.f32'), Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength));
+    await ref.request({ op: 'load', modelDir: dir, images: path.join(dir, 'images.f32'), count: steps * BATCH + GEN_BATCH, weightDecay: 0.01 });
+    const P = numPatches(model.config);
+    const losses: Array<[number, number]> = [];
+    const out = [];
+    let s = 0;
+    for (const threads of TORCH_THREADS) {
+      const train: SideTimes = { project: [], torch: [] };
+      const pos: number[] = [];
+      for (let r = -2; r < reps; r++, s++) {
+        const batch = batches[s];
+        let loss = NaN;
+        const own = timed(() => { loss = projectTrainStep(model, opt, ds, batch); });
+        const theirs = await ref.request<{ times: Timing[]; losses: number[] }>({
+          op: 'train', threads, lr: 1e-3, clip: 1,
+          batches: [{ indices: batch.map((_, i) => s * BATCH + i), prompts: batch.map((e) => e.prompt), completions: batch.map((e) => e.completion) }],
+        });
+        losses.push([loss, theirs.losses[0]]);
+        if (r < 0) continue;
+        train.project.push(own);
+        train.torch.push(theirs.times[0]);
+        pos.push(BATCH * (P + Math.max(...batch.map((e) => e.prompt.length + e.completion.length))));
+      }
+      const gen: SideTimes = { project: [], torch: [] };
+      const images = tf.tensor4d(ds.batch('train', genIdx), [GEN_BATCH, 32, 32, 3]);
+      const prompts = genIdx.map(() => prompt);
+      for (let r = -1; r < reps; r++) {
+        const own = timed(() => { generate(model, images, prompts, { maxNewTokens: NEW_TOKENS, eos: -1 }); });
+        const theirs = await ref.request<{ times: Timing[] }>({ op: 'generate', threads, reps: 1, newTokens: NEW_TOKENS, prompts, indices: genIdx.map((i) => steps * BATCH + i) });
+        if (r < 0) continue;
+        gen.project.push(own);
+        gen.torch.push(theirs.times[0]);
+      }
+      images.dispose();
+      // Every batch here has the same shape within a few tokens: the median count stands for all.
+      const r = { size, torchThreads: threads, projectBackend: backendInfo().name, reps, train: compare(median(pos), train, 'positions'), generate: compare(GEN_BATCH * NEW_TOKENS, gen, 'tokens') };
+      console.log(JSON.stringify(r));
+      out.push(r);
+    }
+    // Same weights, same batches, same optimizer: the losses track each other (parity under training).
+    const drift = Math.max(...losses.map(([a, b]) => Math.abs(a - b)));
+    return { results: out, firstStepLoss: { project: losses[0][0], torch: losses[0][1] }, maxLossDiffOverSteps: Number(drift.toExponential(2)), steps: losses.length };
+  } finally {
+    opt.dispose();
+    model.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   await initBackend();
   console.log(describeBackendChoice());
@@ -79,6 +180,9 @@ async function main() {
   const ds = openDataset(dir);
   const results: Record<string, unknown>[] = [];
   const sizes = (process.argv[2] ?? 'tiny,small').split(',') as ModelSize[];
+  const py = referencePython();
+  const ref = 'python' in py ? startReference(py.python) : undefined;
+  const torchSizes: Record<string, unknown>[] = [];
   for (const size of sizes) {
     const tok = Tokenizer.train(corpusForTokenizer(ds), vocabSizeFor(size));
     const prompt = encodePrompt(tok, TASK_PROMPT);
@@ -110,9 +214,20 @@ async function main() {
     console.log(JSON.stringify(r));
     results.push(r);
     model.dispose();
+    if (ref) torchSizes.push({ size, ...(await sideBySide(ref, size, tok, ds, examples, prompt, size === 'tiny' ? 5 : 3)) });
   }
   fs.rmSync(dir, { recursive: true, force: true });
-  const out = { backend: backendInfo().name, cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Number(x.toFixed(2))), date: new Date().toISOString(), results };
+  let torch: Record<string, unknown>;
+  if ('skipped' in py) {
+    console.log(`PyTorch yardstick skipped: ${py.skipped}`);
+    torch = { skipped: py.skipped };
+  } else {
+    ref?.close();
+    const matmul = { n: 1024, projectGflops: projectMatmulGflops(), reference: TORCH_THREADS.map((t) => matmulLimit(py.python, t)) };
+    console.log(JSON.stringify({ matmul }));
+    torch = { env: REFERENCE_ENV, matmul, sizes: torchSizes };
+  }
+  const out = { backend: backendInfo().name, cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Number(x.toFixed(2))), date: new Date().toISOString(), results, torch };
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   fs.writeFileSync(path.join(__dirname, 'results', 'ml.json'), `${JSON.stringify(out, null, 2)}\n`);
 }
