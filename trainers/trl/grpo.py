@@ -75,13 +75,13 @@ def run(job: dict, emitter, stop, device: str, dtype: str) -> dict:
     ds = data.DatasetArtifact(job['inputs']['dataset'])
     rows = data.grpo_rows(ds, 'train')
     cfg = grpo_config(job, device, dtype)
+    resume = find_resume(job['workDir'], emitter)  # before the model loads: corrupt checkpoints fail fast
     model, processor = model_io.load(job['model'], device)
     steps = int(p.get('steps', 100))
     cb = ProtocolCallback(emitter, stop, window=cfg.num_iterations, total=steps, kind='grpo')
     trainer = Trainer(model=model, reward_funcs=trl_reward_funcs(reward_order()), args=cfg,
                       train_dataset=data.to_hf(rows), processing_class=processor, callbacks=[cb])
     trainer.setup_checkpoints(job['workDir'], int(p.get('keepCheckpoints', 3)), cfg.num_iterations, emitter, cb)
-    resume = find_resume(job['workDir'], emitter)
     trainer.train(resume_from_checkpoint=resume)
     model_io.save(trainer.model, processor, job['outDir'])
     return {'metrics': {k: v[-1][1] for k, v in cb.curves.items()}, 'curves': cb.curves, 'trlConfig': cfg.to_dict(),

@@ -39,12 +39,12 @@ def run(job: dict, emitter, stop, device: str, dtype: str) -> dict:
     ds = data.DatasetArtifact(job['inputs'].get('dataset') or _missing('dataset'))
     cot = data.read_cot(job['inputs']['cot']) if target == 'cot' else None
     rows = data.sft_rows(ds, target, cot)
+    resume = find_resume(job['workDir'], emitter)  # before the model loads: corrupt checkpoints fail fast
     model, processor = model_io.load(job['model'], device)
     cfg, total = sft_config(job, len(rows), device, dtype)
     cb = ProtocolCallback(emitter, stop, window=1, total=total, kind='sft')
     trainer = Trainer(model=model, args=cfg, train_dataset=data.to_hf(rows), processing_class=processor, callbacks=[cb])
     trainer.setup_checkpoints(job['workDir'], int(p.get('keepCheckpoints', 3)), 1, emitter, cb)
-    resume = find_resume(job['workDir'], emitter)
     trainer.train(resume_from_checkpoint=resume)
     model_io.save(trainer.model, processor, job['outDir'])
     return {'metrics': _final(cb), 'curves': cb.curves, 'trlConfig': cfg.to_dict(), 'resumedFrom': resume,
