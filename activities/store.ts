@@ -4,7 +4,7 @@ import { ClgrpoError, ErrorType } from '../lib/errors';
 import type { ArtifactKind } from '../lib/plan/types';
 import { finishRunRecord, type ArtifactStore, type Manifest, type RunStatus, type StageRecord } from '../lib/store';
 import type { Plan } from '../lib/plan/types';
-import { FINGERPRINT_ACTIVITY, RECORD_RUN_ACTIVITY } from '../lib/temporal/names';
+import { FINGERPRINT_ACTIVITY, LOOKUP_MANY_ACTIVITY, RECORD_RUN_ACTIVITY } from '../lib/temporal/names';
 import { relative, sep } from 'node:path';
 import type { JsonObject } from '../lib/canonical';
 import { dataRootFor, readSetOf } from '../lib/ml/data/read-set';
@@ -13,7 +13,7 @@ import { fingerprintFiles } from '../lib/store/fingerprint';
 import type { InputArtifact, ResolvedInput, StageActivityResult } from './types';
 
 /** Activity names beyond the per-kind ones in ACTIVITY_NAMES (written into histories: never rename). */
-export const STORE_ACTIVITY_NAMES = { recordRun: RECORD_RUN_ACTIVITY, fingerprint: FINGERPRINT_ACTIVITY } as const;
+export const STORE_ACTIVITY_NAMES = { recordRun: RECORD_RUN_ACTIVITY, fingerprint: FINGERPRINT_ACTIVITY, lookupMany: LOOKUP_MANY_ACTIVITY } as const;
 
 export interface FingerprintInput {
   stageId: string;
@@ -65,6 +65,20 @@ export function reusedResult(store: ArtifactStore, artifactId: string): StageAct
 export function lookupStageArtifact(store: ArtifactStore, input: LookupInput): StageActivityResult | null {
   const id = store.lookupKey(input.stageKey);
   return id ? reusedResult(store, id) : null;
+}
+
+export interface LookupManyInput {
+  stageKeys: string[];
+}
+
+/** The published artifact of each key that has one (keys without one are left out, keeping the result small). */
+export function lookupStageArtifacts(store: ArtifactStore, input: LookupManyInput): Record<string, StageActivityResult> {
+  const out: Record<string, StageActivityResult> = {};
+  for (const key of new Set(input.stageKeys)) {
+    const id = store.lookupKey(key);
+    if (id) out[key] = reusedResult(store, id);
+  }
+  return out;
 }
 
 /** Input artifact ids → published directories + manifests; a missing one is a config error. */

@@ -1,18 +1,22 @@
 // The Plan interpreter: a deterministic workflow that runs each stage as an activity on the stage's
 // task queue once all its `needs` succeeded, up to `plan.maxParallel` at once. Before running a stage
-// it asks the store (lookup activity) whether its stage key already has an artifact and reuses it.
+// it asks the store whether its stage key already has an artifact and reuses it. The store is asked
+// by local activities on the workflow worker: once at the start for every pending stage's key, and
+// per stage only for keys that depend on data fingerprints; so a reused stage costs no round trip
+// through the server and a stage that runs only its own activity task.
 // A failed stage skips its dependents while independent branches finish. Only artifact ids flow
 // between stages. Any change to the commands this code issues must go through `patched()`.
 import {
   ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, continueAsNew,
-  defineQuery, isCancellation, patched, proxyActivities, setHandler, workflowInfo,
+  defineQuery, isCancellation, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo,
 } from '@temporalio/workflow';
 import { effectiveKeys, type DataFingerprint } from '../lib/plan/effective-key';
 import type { Plan, PlanStage } from '../lib/plan/types';
 import { ACTIVITY_NAMES, type RunInfo, type StageActivityInput, type StageActivityResult } from '../lib/stage/types';
 import type { PipelineInput, PipelineResult } from '../lib/temporal/status';
 import {
-  FINGERPRINT_ACTIVITY, HISTORY_EVENTS_LIMIT, PATCH_DATA_FINGERPRINT, PATCH_DRAIN_KEEPS_BRANCHES, PIPELINE_FAILED, RECORD_RUN_ACTIVITY, STATUS_QUERY,
+  FINGERPRINT_ACTIVITY, HISTORY_EVENTS_LIMIT, LOOKUP_MANY_ACTIVITY, PATCH_DATA_FINGERPRINT, PATCH_DRAIN_KEEPS_BRANCHES, PATCH_LOCAL_STORE_ACTIVITIES,
+  PIPELINE_FAILED, RECORD_RUN_ACTIVITY, STATUS_QUERY,
 } from './names';
 import { initialStatuses, overallState, readyStages, skipBroken, type PipelineStatus, type StageStatus } from './state';
 
@@ -23,11 +27,27 @@ export const statusQuery = defineQuery<PipelineStatus>(STATUS_QUERY);
 type StageResult = StageActivityResult & { attempt?: number };
 type StageFn = (input: StageActivityInput) => Promise<StageResult>;
 type LookupFn = (input: { stageKey: string; stageId: string }) => Promise<StageActivityResult | null>;
+type LookupManyFn = (input: { stageKeys: string[] }) => Promise<Record<string, StageActivityResult>>;
 type RecordFn = (input: unknown) => Promise<void>;
 type FingerprintFn = (input: { stageId: string; kind: string; params: PlanStage['params'] }) => Promise<DataFingerprint>;
 
 /** Short store I/O (lookup, run record): quick timeout, bounded retries. */
 const SHORT_IO = { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' } } as const;
+
+type StoreFn = LookupFn & LookupManyFn & RecordFn;
+
+/**
+ * The store activities (stage-key lookups, run record), as local activities on the workflow worker
+ * (`local`) or, in executions recorded before patch 'local-store-activities', as activities on the
+ * workflow's own task queue. Either way they run in a process that polls the pipeline queue and so
+ * shares its store.
+ */
+function storeActivities(local: boolean): { lookup: LookupFn; lookupMany: LookupManyFn; record: RecordFn } {
+  const acts = local
+    ? proxyLocalActivities<Record<string, StoreFn>>(SHORT_IO)
+    : proxyActivities<Record<string, StoreFn>>({ ...SHORT_IO, taskQueue: workflowInfo().taskQueue });
+  return { lookup: acts[ACTIVITY_NAMES.lookup], lookupMany: acts[LOOKUP_MANY_ACTIVITY], record: acts[RECORD_RUN_ACTIVITY] };
+}
 
 function stageActivity(s: PlanStage): StageFn {
   const acts = proxyActivities<Record<string, StageFn>>({
@@ -80,9 +100,23 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   let cancelledBy: unknown;
   setHandler(statusQuery, status);
 
-  const { [ACTIVITY_NAMES.lookup]: lookup } = proxyActivities<Record<string, LookupFn>>({ ...SHORT_IO, taskQueue: info.taskQueue });
   // Plans without data-reading stages (and histories recorded before this step) issue no new commands.
   const fingerprinting = plan.stages.some((s) => s.readsData) && patched(PATCH_DATA_FINGERPRINT);
+  // Decided once per execution: a history is either all remote store activities or all local ones.
+  const local = patched(PATCH_LOCAL_STORE_ACTIVITIES);
+  const store = storeActivities(local);
+  // Local path: every pending stage's plan key is looked up once, here. A stage not found then runs its
+  // activity directly, whose wrapper still returns an artifact published since (by another run); so
+  // does every stage when this lookup fails.
+  let known: Record<string, StageActivityResult> = {};
+  if (local) {
+    try {
+      known = await store.lookupMany({ stageKeys: plan.stages.filter((s) => st.get(s.id)?.state === 'pending').map((s) => s.key) });
+    } catch (err) {
+      if (isCancellation(err)) cancelledBy = err;
+      else if (!(err instanceof ActivityFailure)) throw err;
+    }
+  }
 
   /** The key a stage is looked up and published under: its plan key, or the one covering data fingerprints upstream. */
   function keyOf(s: PlanStage): string {
@@ -102,7 +136,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       if (fingerprinting && s.readsData) cur.data = await fingerprintActivity(s)({ stageId: s.id, kind: s.kind, params: s.params });
       const key = keyOf(s);
       if (key !== s.key) cur.key = key;
-      const found = await lookup({ stageKey: key, stageId: s.id });
+      const found = local && key === s.key ? known[key] ?? null : await store.lookup({ stageKey: key, stageId: s.id });
       const res: StageResult = found ?? (await stageActivity(s)({
         run,
         stage: {
@@ -147,7 +181,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
       && (final.state === 'running' || (final.state === 'failed' && patched(PATCH_DRAIN_KEEPS_BRANCHES)))) {
     await continueAsNew<typeof pipeline>({ plan, historyLimit: input.historyLimit, carried: Object.fromEntries(final.stages.map((s) => [s.id, s])) });
   }
-  await recordRun(final, run, plan);
+  await recordRun(store.record, final, run, plan);
   if (cancelledBy !== undefined) throw cancelledBy;
   if (final.state === 'failed') {
     const failed = final.stages.filter((s) => s.state === 'failed');
@@ -160,8 +194,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
 }
 
 /** The run record is written even when the run was cancelled, hence the non-cancellable scope. */
-async function recordRun(final: PipelineStatus, run: RunInfo, plan: Plan): Promise<void> {
-  const { [RECORD_RUN_ACTIVITY]: record } = proxyActivities<Record<string, RecordFn>>({ ...SHORT_IO, taskQueue: workflowInfo().taskQueue });
+async function recordRun(record: RecordFn, final: PipelineStatus, run: RunInfo, plan: Plan): Promise<void> {
   const stages = Object.fromEntries(final.stages.map((s) => [s.id, {
     state: s.state, artifactId: s.artifactId, reused: s.reused, attempt: s.attempt, error: s.error, summary: s.summary, key: s.key, data: s.data,
     startedAt: s.startedAt === undefined ? undefined : new Date(s.startedAt).toISOString(),

@@ -2,7 +2,7 @@
 // the embedded server unless TEMPORAL_ADDRESS is set), start an in-process worker on the plan's
 // queues unless told not to, start the workflow (a running run of that name is refused), write the
 // run record, print the Web UI link, follow progress, print the summary. Exit 0 only on success.
-import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ClgrpoError } from '../errors';
 import type { Plan } from '../plan/types';
 import { defaultStageConcurrency } from '../stage/isolation';
@@ -76,7 +76,7 @@ export async function execute(ctx: Ctx, deps: CliDeps, plan: Plan, o: ExecuteOpt
       worker = w;
       shutdownOnSignals({ shutdown: () => { say(`stopping the local worker; the run stays open: 'clgrpo resume ${o.workflowId}' or start 'clgrpo worker'`); w.shutdown(); } }, log);
     }
-    const final = await followUntilDone(handle, worker?.done, o.json, () => recordStatus(ctx, o.workflowId));
+    const final = await followUntilDone(c.client, handle, worker?.done, o.json, () => recordStatus(ctx, o.workflowId));
     return finish(ctx, final, o);
   } finally {
     if (worker) {
@@ -93,11 +93,20 @@ export function recordStatus(ctx: Ctx, workflowId: string): LiveStatus | undefin
   return rec ? fromRecord(rec) : undefined;
 }
 
-async function followUntilDone(handle: WorkflowHandle, workerDone: Promise<void> | undefined, quiet: boolean | undefined, fallback: () => LiveStatus | undefined): Promise<LiveStatus> {
+async function followUntilDone(client: Client, handle: WorkflowHandle, workerDone: Promise<void> | undefined, quiet: boolean | undefined,
+  fallback: () => LiveStatus | undefined): Promise<LiveStatus> {
   const ac = new AbortController();
   // When the in-process worker stops (Ctrl-C), stop following: nobody will make progress here.
   void workerDone?.then(() => ac.abort(), () => ac.abort());
-  return follow(handle, { quiet, signal: ac.signal, fallback });
+  // The server tells us when the run closes (a long poll on its close event, following continue-as-new),
+  // so a short run ends as soon as it closes instead of at the next poll (up to a second later).
+  const stopWaiting = new AbortController();
+  const closed = client.withAbortSignal(stopWaiting.signal, () => handle.result()).catch(() => undefined);
+  try {
+    return await follow(handle, { quiet, signal: ac.signal, fallback, closed });
+  } finally {
+    stopWaiting.abort();
+  }
 }
 
 export function finish(ctx: Ctx, final: LiveStatus, o: { json?: boolean; workflowId: string }): number {

@@ -13,6 +13,8 @@ export interface FollowOptions {
   signal?: AbortSignal;
   /** Status of a closed run whose query nobody answers (no worker): the run record. */
   fallback?: () => LiveStatus | undefined;
+  /** Settles when the run closes (e.g. the workflow result): ends the wait between polls at once. */
+  closed?: Promise<unknown>;
 }
 
 export async function follow(handle: WorkflowHandle, o: FollowOptions = {}): Promise<LiveStatus> {
@@ -24,7 +26,12 @@ export async function follow(handle: WorkflowHandle, o: FollowOptions = {}): Pro
   let last: LiveStatus | undefined;
   let failures = 0;
   let warned = false;
+  // The run closing ends one wait early; after that, polls keep their interval (no busy loop while
+  // the server still says RUNNING or cannot be reached).
+  let closed = false;
+  const wake = o.closed?.then(() => { closed = true; }, () => { closed = true; });
   for (;;) {
+    const wakeThisTime = closed ? undefined : wake;
     try {
       last = await liveStatus(handle, 5000);
       failures = 0;
@@ -60,6 +67,20 @@ export async function follow(handle: WorkflowHandle, o: FollowOptions = {}): Pro
       if (!last) throw new Error('stopped before the run status could be read');
       return last;
     }
-    await new Promise((r) => setTimeout(r, o.intervalMs ?? 1000));
+    await pause(o.intervalMs ?? 1000, o.signal, wakeThisTime);
   }
+}
+
+/** The wait between polls; a closed run or a stop request ends it early (a short run should not wait a full interval). */
+function pause(ms: number, signal: AbortSignal | undefined, closed: Promise<unknown> | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    closed?.then(done, done);
+  });
 }

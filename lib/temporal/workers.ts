@@ -1,17 +1,20 @@
 // Builds the Temporal workers of one process: one worker on the pipeline task queue (workflows plus
 // the store activities) and one per stage queue (stage activities), all on one connection. Used by
 // `clgrpo worker`, by `clgrpo run`'s in-process worker, by tests and by the benchmark.
-import { resolve } from 'node:path';
-import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { PIPELINE_TASK_QUEUE } from './names';
 import { installRuntime } from './connection';
+import { cachedWorkflowBundle } from './workflow-bundle';
 
-export const WORKFLOWS_PATH = resolve(__dirname, '..', '..', 'workflows', 'index.ts');
+export { WORKFLOWS_PATH } from './workflow-bundle';
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflow bundle, built once per process (webpack takes seconds; every worker shares it). */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+let bundle: Promise<WorkflowBundle> | undefined;
+/**
+ * The workflow bundle, loaded once per process (every worker shares it) from the on-disk cache
+ * keyed by the workflow sources (workflow-bundle.ts); webpack runs only when those changed.
+ */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= cachedWorkflowBundle().then(({ code }) => ({ code }));
   return bundle;
 }
 
@@ -41,17 +44,15 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
     maxHeartbeatThrottleInterval: '2s' as const, defaultHeartbeatThrottleInterval: '2s' as const,
   };
   const queues = [...new Set(o.queues)];
-  const workers: Worker[] = [];
-  if (wfQueue) {
-    workers.push(await Worker.create({
-      ...common, taskQueue: wfQueue, workflowBundle: await workflowBundle(),
+  // Created side by side: the workflow worker's start (loading the bundle into its sandbox) is the slow one.
+  const bundled = wfQueue ? await workflowBundle() : undefined;
+  return Promise.all([
+    ...(wfQueue ? [Worker.create({
+      ...common, taskQueue: wfQueue, workflowBundle: bundled,
       maxConcurrentActivityTaskExecutions: queues.includes(wfQueue) ? o.concurrency ?? 1 : 8,
-    }));
-  }
-  for (const q of queues.filter((x) => x !== wfQueue)) {
-    workers.push(await Worker.create({ ...common, taskQueue: q, maxConcurrentActivityTaskExecutions: o.concurrency ?? 1 }));
-  }
-  return workers;
+    })] : []),
+    ...queues.filter((x) => x !== wfQueue).map((q) => Worker.create({ ...common, taskQueue: q, maxConcurrentActivityTaskExecutions: o.concurrency ?? 1 })),
+  ]);
 }
 
 /** Runs workers until `shutdown()`; resolves when all have stopped (running activities finished or cancelled). */

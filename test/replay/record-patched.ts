@@ -1,8 +1,12 @@
-// Records the histories of the two patched() steps (replayed by replay.test.ts with the others):
-//   node --import tsx test/replay/record-patched.ts
+// Records the histories of the patched() steps (replayed by replay.test.ts with the others):
+//   node --import tsx test/replay/record-patched.ts [drain-fail] [data] [local] [data-local]   (default: all)
 // drain-fail: a failure while draining for continue-as-new, with an independent branch still pending
 // (patched 'drain-keeps-branches'); data: a folder import fingerprinted before its reuse decision and a
-// dependent under an effective key (patched 'data-fingerprint'). record.ts keeps the older scenarios.
+// dependent under an effective key (patched 'data-fingerprint'); local: two stages reused and one run
+// with the stage-key lookup and the run record as local activities (patched 'local-store-activities');
+// data-local: the data scenario again on that path (a per-stage local lookup for effective keys).
+// Re-recording a scenario with today's code takes every later patch too, so its history no longer
+// covers the path before them: name only the scenario you mean. record.ts keeps the older scenarios.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,32 +58,51 @@ async function main(): Promise<void> {
   });
   const workers = await createWorkers({ connection: s.workerConnection, namespace: 'default', activities, queues: [QUEUE], workflowQueue: QUEUE, concurrency: 4, shutdownGraceMs: 2000 });
   const h = runWorkers(workers);
+  const only = process.argv.slice(2);
+  const wanted = (name: string): boolean => !only.length || only.includes(name);
   try {
-    const chain = ['c1', 'c2', 'c3', 'c4'].map((id, i, all) => ({ id, needs: i ? [all[i - 1]] : [] }));
-    const drain = makePlan('replay-drain-fail', QUEUE, [{ id: 'bad' }, { id: 'after', needs: ['bad'] }, ...chain], { maxParallel: 2 });
-    const dh = await startPipeline(s.client, drain, { workflowId: 'replay-drain-fail', taskQueue: QUEUE, historyLimit: 25 });
-    await dh.result().catch(() => undefined);
-    // The first execution is the one that drained after the failure and continued as new.
-    save(s, 'replay-drain-fail', 'drain-fail', dh.firstExecutionRunId);
+    if (wanted('drain-fail')) await recordDrainFail(s);
+    if (wanted('data')) await recordData(s, 'data');
+    if (wanted('local')) await recordLocal(s);
+    if (wanted('data-local')) await recordData(s, 'data-local');
+  } finally {
+    h.shutdown();
+    await h.done;
+    await s.stop();
+  }
+}
 
-    const loaded = loadSpecText(`schemaVersion: 1
+async function recordDrainFail(s: TestServer): Promise<void> {
+  const chain = ['c1', 'c2', 'c3', 'c4'].map((id, i, all) => ({ id, needs: i ? [all[i - 1]] : [] }));
+  const drain = makePlan('replay-drain-fail', QUEUE, [{ id: 'bad' }, { id: 'after', needs: ['bad'] }, ...chain], { maxParallel: 2 });
+  const dh = await startPipeline(s.client, drain, { workflowId: 'replay-drain-fail', taskQueue: QUEUE, historyLimit: 25 });
+  await dh.result().catch(() => undefined);
+  // The first execution is the one that drained after the failure and continued as new.
+  save(s, 'replay-drain-fail', 'drain-fail', dh.firstExecutionRunId);
+}
+
+async function recordData(s: TestServer, name: string): Promise<void> {
+  const loaded = loadSpecText(`schemaVersion: 1
 name: replay-data
 seed: 3
 stages:
   imp: { kind: dataset, params: { source: folder, root: imgs, train: 2, val: 1, test: 1, imageSize: 8 } }
   base: { kind: pretrain, needs: [imp] }
 `, 'replay-data.yaml');
-    if (!('spec' in loaded)) throw new Error(JSON.stringify(loaded.errors));
-    const compiled = compilePlan(loaded.spec);
-    if (!('plan' in compiled)) throw new Error(JSON.stringify(compiled.errors));
-    const plan = { ...compiled.plan, stages: compiled.plan.stages.map((x) => ({ ...x, queue: QUEUE })) };
-    await (await startPipeline(s.client, plan, { workflowId: 'replay-data', taskQueue: QUEUE })).result();
-    save(s, 'replay-data', 'data');
-  } finally {
-    h.shutdown();
-    await h.done;
-    await s.stop();
-  }
+  if (!('spec' in loaded)) throw new Error(JSON.stringify(loaded.errors));
+  const compiled = compilePlan(loaded.spec);
+  if (!('plan' in compiled)) throw new Error(JSON.stringify(compiled.errors));
+  const plan = { ...compiled.plan, stages: compiled.plan.stages.map((x) => ({ ...x, queue: QUEUE })) };
+  await (await startPipeline(s.client, plan, { workflowId: `replay-${name}`, taskQueue: QUEUE })).result();
+  save(s, `replay-${name}`, name);
+}
+
+async function recordLocal(s: TestServer): Promise<void> {
+  // A first run publishes a and b; the recorded one reuses both (lookups answered locally) and runs c.
+  await (await startPipeline(s.client, makePlan('replay-local', QUEUE, [{ id: 'a' }, { id: 'b', needs: ['a'] }]), { workflowId: 'replay-local-first', taskQueue: QUEUE })).result();
+  const plan = makePlan('replay-local', QUEUE, [{ id: 'a' }, { id: 'b', needs: ['a'] }, { id: 'c', needs: ['b'] }]);
+  await (await startPipeline(s.client, plan, { workflowId: 'replay-local', taskQueue: QUEUE })).result();
+  save(s, 'replay-local', 'local');
 }
 
 main().catch((err) => {
