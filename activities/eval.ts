@@ -123,7 +123,7 @@ async function runTrlEval(ctx: StageContext, p: EvalParams): Promise<StageOutput
   const ds = openDataset(dataset.dir);
   const n = Math.min(ds.meta.splits[p.split], p.limit ?? Infinity);
   if (n === 0) throw new ClgrpoError(ErrorType.Config, `eval stage '${ctx.stage.id}': the dataset's ${p.split} split is empty`);
-  const r = await runTrl(ctx, { command: 'eval', inputs: { dataset: dataset.dir, models: models.map((m) => ({ id: m.from, dir: m.dir })) } },
+  const r = await runTrl(ctx, { command: 'eval', model: models[0].dir, inputs: { dataset: dataset.dir, models: models.map((m) => ({ id: m.from, dir: m.dir })) } },
     { redact: (t) => redactSecrets(t, ctx.env) });
   const preds = readTrlPredictions(path.join(ctx.outDir, 'predictions.jsonl'), models, ds, p.split, n);
   const report: EvalReport = { split: p.split, labels: [...ds.meta.labels], models: [] };

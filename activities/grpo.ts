@@ -71,17 +71,24 @@ export const runGrpoStage: StageImplementation = async (ctx) => {
   const dataset = openDataset(dataIn.dir);
   const policy = loadModelDir(modelIn.dir);
   const reference = loadModelDir(modelIn.dir);
+  const warned: string[] = [];
   try {
     if (ctx.previousProgress) {
       ctx.log.info(`grpo '${ctx.stage.id}': previous attempt reported step ${ctx.previousProgress.step}; resuming from the newest intact checkpoint on disk`);
     }
     const res = await trainGrpo({
       policy: policy.model, reference: reference.model, tokenizer: policy.tokenizer, dataset, params: p,
-      seed: ctx.stage.seed, workDir: ctx.workDir, heartbeat: (d) => ctx.heartbeat(d), signal: ctx.signal,
+      seed: ctx.stage.seed, workDir: ctx.workDir, signal: ctx.signal,
+      // A warning stays visible in every later heartbeat's phase (the CLI's status line), not just one.
+      heartbeat: (d) => ctx.heartbeat(warned.length ? { ...d, phase: `${d.phase ?? 'training'} (warning: ${warned.join(', ')})` } : d),
+      warn: (code, message) => {
+        if (!warned.includes(code)) warned.push(code);
+        ctx.log.warn(`grpo warning ${code}: ${message}`);
+      },
     });
     ctx.heartbeat({ step: p.steps, total: p.steps, phase: 'writing artifact' });
     writeModelFiles(ctx.outDir, policy.model, policy.tokenizer, { kind: 'grpo', steps: p.steps, curves: res.curves });
-    const keep = ['reward.total', 'reward.format', 'reward.accuracy', 'accuracy', 'formatRate', 'kl', 'clipLowFrac', 'clipHighFrac', 'entropy'];
+    const keep = ['reward.total', 'reward.format', 'reward.accuracy', 'accuracy', 'formatRate', 'kl', 'clipLowFrac', 'clipHighFrac', 'entropy', 'zeroAdvantageFrac'];
     const metrics = Object.fromEntries(keep.filter((k) => k in res.last).map((k) => [k, res.last[k]]));
     return {
       kind: 'model',
@@ -91,6 +98,7 @@ export const runGrpoStage: StageImplementation = async (ctx) => {
         reference: modelIn.artifactId,
         rewards: rewardLineage(p),
         resumedFromStep: res.resumedFrom,
+        ...(res.warnings.length ? { warnings: res.warnings } : {}),
         medianStepMs: { sampling: res.timing.sampleMs, reference: res.timing.referenceMs, update: res.timing.updateMs },
       },
       summary: { steps: p.steps, reward: Number((res.last['reward.total'] ?? 0).toFixed(3)), kl: Number((res.last.kl ?? 0).toFixed(4)) },

@@ -119,6 +119,27 @@ export function parseCot(j: unknown, stage: StageInfo): CotStats | undefined {
   };
 }
 
+/** Same threshold as both GRPO trainers' `zero-advantage` warning (lib/ml/grpo/trainer.ts, trainers/trl). */
+export const ZERO_ADVANTAGE_STREAK = 3;
+
+/**
+ * A GRPO stage whose groups all had equal rewards for several steps in a row changed nothing in those
+ * steps: said in the report's warnings (the no-op must not be silent), from its training curve.
+ */
+export function zeroAdvantageWarning(tc: TrainingCurves, label: string): string | undefined {
+  const series = tc.curves.zeroAdvantageFrac ?? [];
+  let run = 0;
+  let longest = 0;
+  let flat = 0;
+  for (const [, v] of series) {
+    run = v >= 1 ? run + 1 : 0;
+    if (v >= 1) flat++;
+    longest = Math.max(longest, run);
+  }
+  if (longest < ZERO_ADVANTAGE_STREAK) return undefined;
+  return `${label}: zero advantage in ${flat} of ${series.length} steps (longest run ${longest}): every group had equal rewards, so those steps did not move the weights; train the SFT stage longer or raise temperature / groupSize`;
+}
+
 /** Reads the run records and every report input their artifacts hold. */
 export function collectReport(store: ArtifactStore, runNames: string[], now = new Date()): ReportData {
   const recs = runNames.map((name) => {
@@ -147,6 +168,8 @@ export function collectReport(store: ArtifactStore, runNames: string[], now = ne
       if (s.kind === 'pretrain' && s.params?.init) continue;
       const tc = parseTraining(readJson(store, s.artifactId, 'training.json', warn), s);
       if (tc) data.curves.push(tc); else warn(`${label}: training.json has no curves`);
+      const zero = tc && zeroAdvantageWarning(tc, label);
+      if (zero) warn(zero);
     }
   }
   return data;

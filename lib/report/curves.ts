@@ -41,12 +41,14 @@ export const PANELS: Panel[] = [
   { title: 'Clipped token fraction', yLabel: 'fraction', match: (m) => m === 'clipLowFrac' || m === 'clipHighFrac' },
   { title: 'Accuracy and format rate', yLabel: 'fraction', yDomain: [0, 1], match: (m) => m === 'accuracy' || m === 'formatRate' },
   { title: 'Entropy', yLabel: 'nats/token', match: (m) => m === 'entropy' },
+  // 1 = every group had equal rewards: every advantage 0, the step changed nothing (both trainers).
+  { title: 'Groups with zero advantage', yLabel: 'fraction', yDomain: [0, 1], match: (m) => m === 'zeroAdvantageFrac' },
 ];
 
 /** A metric keeps its colour on every chart (reward.format is the same blue everywhere). */
 const METRIC_COLOUR: Record<string, number> = {
   loss: 0, evalLoss: 1, 'reward.format': 0, 'reward.accuracy': 2, 'reward.total': 1, kl: 3,
-  clipLowFrac: 0, clipHighFrac: 5, accuracy: 2, formatRate: 0, entropy: 4,
+  clipLowFrac: 0, clipHighFrac: 5, accuracy: 2, formatRate: 0, entropy: 4, zeroAdvantageFrac: 3,
 };
 
 export function metricColour(metric: string, indexInPanel: number): string {

@@ -10,11 +10,15 @@ import { ClgrpoError, ErrorType } from '../errors';
 import { runTrainerProcess, type TrainerJob, type TrainerProcessOptions, type TrainerResult } from './trainer-process';
 import type { ResolvedInput, StageContext, StageOutput } from './types';
 
-/** Files a Hugging Face model dir must have; one of each group (tokenizer files vary by family). */
+/**
+ * Files a Hugging Face model dir must have, one of each group: the same groups as the trainer's
+ * check (trainers/trl/model_io.py check_model_dir), so an import never admits a dir TRL refuses.
+ */
 export const HF_MODEL_REQUIRED: ReadonlyArray<{ what: string; anyOf: RegExp; example: string }> = [
   { what: 'the model config', anyOf: /^config\.json$/, example: 'config.json' },
-  { what: 'safetensors weights', anyOf: /\.safetensors$/, example: 'model.safetensors' },
-  { what: 'a tokenizer', anyOf: /^(tokenizer\.json|tokenizer\.model|vocab\.json|tokenizer_config\.json)$/, example: 'tokenizer.json' },
+  { what: 'safetensors weights', anyOf: /^model\.safetensors(\.index\.json)?$/, example: 'model.safetensors or model.safetensors.index.json' },
+  { what: 'the tokenizer', anyOf: /^(tokenizer\.json|tokenizer_config\.json)$/, example: 'tokenizer.json or tokenizer_config.json' },
+  { what: 'the image processor', anyOf: /^(processor_config\.json|preprocessor_config\.json)$/, example: 'preprocessor_config.json or processor_config.json' },
 ];
 
 /** The required files a dir lacks (empty when it is a complete HF model dir). */

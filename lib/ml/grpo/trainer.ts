@@ -32,6 +32,26 @@ export const WEIGHT_DECAY = 0;
 
 export type Curves = Record<string, Array<[number, number]>>;
 
+/**
+ * No silent no-op: after this many consecutive steps in which every group had equal rewards (so
+ * every advantage was 0 and the weights did not move) the trainer warns. The TRL trainer uses the
+ * same number (trainers/trl/train_common.py ZERO_ADV_WARN_AFTER) and the same warning code.
+ */
+export const ZERO_ADVANTAGE_WARN_AFTER = 3;
+export const ZERO_ADVANTAGE_WARNING = 'zero-advantage';
+
+/** The fraction of groups (consecutive runs of `groupSize` rewards) whose rewards are all equal: TRL's frac_reward_zero_std. */
+export function zeroAdvantageFrac(rewards: readonly number[], groupSize: number): number {
+  const groups = Math.floor(rewards.length / groupSize);
+  if (!groups) return 0;
+  let flat = 0;
+  for (let g = 0; g < groups; g++) {
+    const first = rewards[g * groupSize];
+    if (rewards.slice(g * groupSize, (g + 1) * groupSize).every((r) => r === first)) flat++;
+  }
+  return flat / groups;
+}
+
 export interface GrpoRun {
   policy: VlmModel;
   reference: VlmModel;
@@ -49,6 +69,8 @@ export interface GrpoRun {
    * metrics; CPU time stays meaningful on a loaded machine).
    */
   afterStep?(step: number, metrics: Record<string, number>, cpuMs: { sample: number; reference: number; update: number }): void;
+  /** A condition the run should not hide (code `zero-advantage`): logged and shown in status by the caller. */
+  warn?(code: string, message: string): void;
 }
 
 export interface GrpoResult {
@@ -56,6 +78,8 @@ export interface GrpoResult {
   /** Metrics of the last step. */
   last: Record<string, number>;
   resumedFrom: number;
+  /** Warnings raised by this attempt (code + message), e.g. zero-advantage. */
+  warnings: Array<{ code: string; message: string }>;
   /** Median milliseconds per step of each phase over this attempt's steps. */
   timing: { sampleMs: number; referenceMs: number; updateMs: number };
 }
@@ -64,6 +88,8 @@ interface State {
   step: number;
   rng: RngState;
   curves: Curves;
+  /** Consecutive steps so far with every group's rewards equal (absent in older checkpoints: 0). */
+  zeroStreak?: number;
 }
 
 function checkpointFiles(policy: VlmModel, opt: AdamW, state: State): Map<string, Buffer> {
@@ -121,6 +147,8 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoResult> {
   const times = { sample: [] as number[], reference: [] as number[], update: [] as number[] };
   let last: Record<string, number> = {};
   let checkpoint = loaded?.name;
+  const warnings: GrpoResult['warnings'] = [];
+  let zeroStreak = state.zeroStreak ?? 0;
 
   // --- loop
   for (let step = state.step; step < p.steps; step++) {
@@ -165,12 +193,19 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoResult> {
       clipLowFrac: mean(diag.map((d) => d.clipLowFrac)), clipHighFrac: mean(diag.map((d) => d.clipHighFrac)),
       entropy: diag[0]?.entropy ?? 0, tokensPerSec: r.tokens / ((t3 - t0) / 1000),
       completionLength: r.tokens / N, sampleMs: t1 - t0, referenceMs: t2 - t1, updateMs: t3 - t2,
+      zeroAdvantageFrac: zeroAdvantageFrac(r.rewards, p.groupSize),
     };
+    zeroStreak = last.zeroAdvantageFrac >= 1 ? zeroStreak + 1 : 0;
+    if (zeroStreak === ZERO_ADVANTAGE_WARN_AFTER) {
+      const message = `grpo: steps ${step + 2 - ZERO_ADVANTAGE_WARN_AFTER}–${step + 1}: every group had equal rewards, so every advantage was 0 and the weights did not move; train the SFT stage longer or raise temperature / groupSize`;
+      warnings.push({ code: ZERO_ADVANTAGE_WARNING, message });
+      run.warn?.(ZERO_ADVANTAGE_WARNING, message);
+    }
     for (const [k, v] of Object.entries(last)) {
       if (!Number.isFinite(v)) throw divergence(step + 1, k, v);
       (state.curves[k] ??= []).push([step + 1, v]);
     }
-    state = { step: step + 1, rng: rng.state(), curves: state.curves };
+    state = { step: step + 1, rng: rng.state(), curves: state.curves, zeroStreak };
     if (state.step % p.checkpointEvery === 0 || state.step === p.steps) {
       checkpoint = ckpt.save(state.step, checkpointFiles(run.policy, opt, state));
     }
@@ -182,7 +217,7 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoResult> {
   // Resumed after the final checkpoint: nothing ran, the last step's metrics are in the curves.
   if (!Object.keys(last).length) last = Object.fromEntries(Object.entries(state.curves).map(([k, v]) => [k, v[v.length - 1][1]]));
   return {
-    curves: state.curves, last, resumedFrom,
+    curves: state.curves, last, resumedFrom, warnings,
     timing: { sampleMs: median(times.sample), referenceMs: median(times.reference), updateMs: median(times.update) },
   };
 }
