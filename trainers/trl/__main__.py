@@ -52,6 +52,18 @@ def write_training_json(job: dict, out: dict) -> None:
             json.dump({'kind': job['command'], 'steps': steps, 'curves': out['curves']}, f)
 
 
+def summary_of(job: dict, out: dict) -> dict:
+    """A flat {name: number | text} record (what the TS side shows for a stage): steps, final loss, a line."""
+    summary = {'text': out['summary']}
+    curves = out.get('curves') or {}
+    if curves:
+        summary['steps'] = max(pts[-1][0] for pts in curves.values() if pts)
+    for k in ('loss', 'reward.total', 'samples', 'parameters'):
+        if isinstance(out['metrics'].get(k), (int, float)):
+            summary[k] = round(out['metrics'][k], 4)
+    return summary
+
+
 def main() -> int:
     emitter = Emitter.take_stdout()
     stop = StopFlag().install()
@@ -72,7 +84,7 @@ def main() -> int:
         for extra in ('targetExample', 'inspect'):
             if extra in out:
                 lineage[extra] = out[extra]
-        emitter.emit('result', metrics=out['metrics'], lineage=lineage, summary=out['summary'])
+        emitter.emit('result', metrics=out['metrics'], lineage=lineage, summary=summary_of(job, out))
         return 0
     except Cancelled as e:
         emitter.error(e)

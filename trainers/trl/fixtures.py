@@ -105,8 +105,7 @@ def mrope_section(head_dim: int) -> list:
 
 
 def smol_parts(tok, image_size: int, hidden: int, layers: int):
-    from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration, SmolVLMImageProcessor, SmolVLMProcessor
-    from transformers import SmolVLMVideoProcessor
+    from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration
     patch, scale = 4, 2  # 32 px → 8×8 patches → 16 image tokens after the 2× pixel shuffle
     ids = {t: tok.convert_tokens_to_ids(t) for t in SMOL_SPECIAL}
     heads = max(2, hidden // 16)
@@ -119,13 +118,18 @@ def smol_parts(tok, image_size: int, hidden: int, layers: int):
                            image_size=image_size, patch_size=patch),
         scale_factor=scale, image_token_id=ids['<image>'], tie_word_embeddings=False,
         pad_token_id=ids['<|endoftext|>'])
+    return SmolVLMForConditionalGeneration(config), smol_processor(tok, image_size, patch, scale)
+
+
+def smol_processor(tok, image_size: int, patch: int, scale: int):
+    """Sized to the model's vision input: no upscaling, no tiling, one image → (S/patch)²/scale² tokens."""
+    from transformers import SmolVLMImageProcessor, SmolVLMProcessor, SmolVLMVideoProcessor
     edge = {'longest_edge': image_size}
     image_proc = SmolVLMImageProcessor(size=edge, max_image_size=edge, do_image_splitting=False)
     video_proc = SmolVLMVideoProcessor(size=edge, max_image_size=edge)
     seq_len = (image_size // patch) ** 2 // (scale * scale)
-    processor = SmolVLMProcessor(image_processor=image_proc, tokenizer=tok, video_processor=video_proc,
-                                 image_seq_len=seq_len, chat_template=SMOL_TEMPLATE)
-    return SmolVLMForConditionalGeneration(config), processor
+    return SmolVLMProcessor(image_processor=image_proc, tokenizer=tok, video_processor=video_proc,
+                            image_seq_len=seq_len, chat_template=SMOL_TEMPLATE)
 
 
 def build(out_dir: str, family: str, image_size: int = 32, hidden: int = 32, layers: int = 2, seed: int = 0) -> str:
