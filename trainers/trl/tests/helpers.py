@@ -1,8 +1,10 @@
 # Test helpers: tiny dataset and cot artifacts in the TS formats, fixture models built once per
 # process, and a runner that starts `python -m trainers.trl` exactly as lib/stage does.
+import atexit
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,6 +18,7 @@ ENV = dict(os.environ, HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', HF_DATASETS
            PYTHONUNBUFFERED='1', TOKENIZERS_PARALLELISM='false', OMP_NUM_THREADS='1')
 _MODELS = {}
 _TMP = tempfile.mkdtemp(prefix='trl-tests-')
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)  # models, datasets, checkpoints of this process
 
 
 def tmpdir(name: str) -> str:
