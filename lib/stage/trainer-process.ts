@@ -102,7 +102,7 @@ class Session {
   stderrTail: string[] = [];
   private last: ProgressDetails = { step: 0, total: 0 };
 
-  constructor(private ctx: StageContext, private redact: (t: string) => string) {}
+  constructor(private ctx: StageContext, private redact: (t: string) => string, private activity: string) {}
 
   private protocol(line: string, why: string): ClgrpoError {
     return new ClgrpoError(ErrorType.TrainerProtocol,
@@ -112,7 +112,7 @@ class Session {
   private beat(d: Partial<ProgressDetails>): void {
     const warn = this.warnings.length ? ` (warning: ${[...new Set(this.warnings.map((w) => w.code))].join(', ')})` : '';
     this.last = { ...this.last, ...d };
-    this.ctx.heartbeat({ ...this.last, phase: `${d.phase ?? 'training'}${warn}`, ...(this.checkpoint ? { checkpoint: this.checkpoint } : {}) });
+    this.ctx.heartbeat({ ...this.last, phase: `${d.phase ?? this.activity}${warn}`, ...(this.checkpoint ? { checkpoint: this.checkpoint } : {}) });
   }
 
   /** One stdout line; a problem is returned (the caller stops the process), never thrown. */
@@ -215,7 +215,7 @@ export function runTrainerProcess(ctx: StageContext, job: TrainerJob, opts: Trai
   const graceMs = opts.graceMs ?? TRAINER_GRACE_MS;
   const full = { protocol: TRAINER_PROTOCOL, ...job, seed: ctx.stage.seed, outDir: ctx.outDir, workDir: ctx.workDir,
     device: job.device ?? 'auto', dtype: job.dtype ?? 'auto' };
-  const s = new Session(ctx, opts.redact);
+  const s = new Session(ctx, opts.redact, job.command === 'eval' ? 'evaluating' : job.command === 'inspect' ? 'inspecting' : 'training');
   return new Promise<TrainerResult>((resolve, reject) => {
     if (ctx.signal.aborted) {
       reject(new ClgrpoError(ErrorType.Cancelled, `stage '${ctx.stage.id}' cancelled before its trainer started`));
