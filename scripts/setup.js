@@ -3,7 +3,8 @@
 // when missing or stale and makes sure a Temporal CLI binary can be found (see lib/temporal/binary.ts
 // for the resolution order). `--for test` also makes sure Debian chromium is there for the report's
 // browser test (test/report/html-browser.test.ts): installed with apt-get when running as root,
-// otherwise set-up stops with the one command to run. Quiet when there is nothing to do.
+// otherwise set-up stops with the one command to run; and the Python env of the TRL trainer
+// (scripts/python-env.js). Quiet when there is nothing to do.
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -91,6 +92,19 @@ function ensureBrowser() {
   process.exit(1);
 }
 
+/**
+ * The Python env of the TRL trainer and the PyTorch yardstick (scripts/python-env.js: pinned by
+ * trainers/trl/requirements.lock, cached in .tools/py-<lock hash>/, quiet when present). The tests of
+ * `trainer: trl` and the Python suite need it, so `npm test` installs it (several minutes, once).
+ */
+function ensurePythonEnv() {
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'python-env.js')], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('[setup] the Python env for the trl tests could not be installed (see above); `npm run setup:python` retries it');
+    process.exit(1);
+  }
+}
+
 /** `--for test` adds what only the tests need; anything else is a usage error. */
 function parseArgs(argv) {
   const i = argv.indexOf('--for');
@@ -111,7 +125,10 @@ function main() {
   if (!nodeModulesFresh()) run('npm', ['ci', '--no-audit', '--no-fund']);
   ensureTemporal();
   ensureNativeTfjs();
-  if (opts.purpose === 'test') ensureBrowser();
+  if (opts.purpose === 'test') {
+    ensureBrowser();
+    ensurePythonEnv();
+  }
 }
 
 if (require.main === module) main();
