@@ -2,11 +2,17 @@
 // KV cache and causal mask), SwiGLU, and the constant tables they need. Everything here has a
 // gradient on every backend: no stridedSlice, gatherND or bandPart; masks and RoPE tables are
 // constants built in JS; the rotate-half of RoPE is a matmul with a constant ±1 matrix.
-// Exports: rmsNorm, swiglu, attention, linear, ropeTables, rotateHalfMatrix, causalMask, KvEntry,
-//          naiveAttention (reference for tests).
+// Kernel count matters as much as FLOPs (each TF.js op costs tens of µs at these sizes), so the
+// model keeps its residual stream 2-D ([B·T, d]: no reshapes around matmuls), and q/k/v leave the
+// fused projection through one transpose to heads-first [3H, B, T, hd] and one contiguous split,
+// with RoPE applied to all of them in one pass (v's tables are cos 1, sin 0, so v passes through
+// unchanged, bit for bit). Rank-5 transposes and slices are avoided: wasm runs them on slow paths.
+// Exports: rmsNorm, swiglu, attention, attention2d, linear, ropeTables, applyRope, rotateHalfMatrix,
+//          causalMask, KvEntry, naiveAttention (reference for tests).
 import * as tf from '@tensorflow/tfjs';
 
 export function linear(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  if (x.rank === 2) return tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D);
   const inDim = x.shape[x.shape.length - 1];
   const lead = x.shape.slice(0, -1);
   const y = tf.matMul(x.reshape([-1, inDim]) as tf.Tensor2D, w as tf.Tensor2D);
@@ -76,6 +82,18 @@ export function applyRope(x: tf.Tensor4D, offset: number, base: number): tf.Tens
   return tf.add(tf.mul(x, cos), tf.mul(rot, sin)) as tf.Tensor4D;
 }
 
+/** RoPE tables [3H, 1, T, hd] for stacked q/k/v heads: cos and sin for q and k heads; 1 and 0 for v. */
+function qkvRopeTables(offset: number, T: number, H: number, hd: number, base: number): [tf.Tensor, tf.Tensor] {
+  const make = (which: 'cos' | 'sin') => () => {
+    const [cos, sin] = ropeTables(offset, T, hd, base);
+    const t = (which === 'cos' ? cos : sin).reshape([1, 1, T, hd]);
+    const pass = which === 'cos' ? tf.onesLike(t) : tf.zerosLike(t);
+    return tf.concat([tf.tile(t, [2 * H, 1, 1, 1]), tf.tile(pass, [H, 1, 1, 1])], 0);
+  };
+  const key = `${offset}:${T}:${H}:${hd}:${base}`;
+  return [cached(`qkvcos:${key}`, make('cos')), cached(`qkvsin:${key}`, make('sin'))];
+}
+
 /** Additive mask [T, S]: query i (at absolute position offset+i) sees keys 0..offset+i. */
 export function causalMask(T: number, S: number, offset: number): tf.Tensor2D {
   return cached(`mask:${T}:${S}:${offset}`, () => {
@@ -99,38 +117,58 @@ export interface AttentionOpts {
   /** RoPE base; undefined means no rotary embedding (the vision tower). */
   ropeBase?: number;
   cache?: KvEntry;
-}
-
-function splitHeads(x: tf.Tensor, B: number, T: number, H: number, hd: number): tf.Tensor4D {
-  return tf.transpose(x.reshape([B, T, H, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
+  /** Return the keys/values (prefill); training passes leave them out (no transposes). */
+  keepKv?: boolean;
 }
 
 /**
- * Multi-head attention over x [B, T, d]. Returns the output [B, T, d] and the layer's keys/values
- * including the cache (callers that keep a cache own those tensors).
+ * x [B·T, d] → q, k, v [H, B, T, hd] (heads first: the split is then three contiguous copies, and
+ * attention does not care in which order its batch axes come): one matmul with the fused [d, 3d]
+ * weight, one rank-4 transpose, RoPE (when ropeBase is set) over all heads at once, one split.
  */
-export function attention(x: tf.Tensor3D, wqkv: tf.Tensor, wo: tf.Tensor, o: AttentionOpts): { y: tf.Tensor3D; kv: KvEntry } {
-  const [B, T, d] = x.shape;
-  const H = o.heads;
-  const hd = d / H;
-  const [q0, k0, v0] = tf.split(linear(x, wqkv), 3, -1);
-  let q = splitHeads(q0, B, T, H, hd);
-  let k = splitHeads(k0, B, T, H, hd);
-  let v = splitHeads(v0, B, T, H, hd);
-  if (o.ropeBase !== undefined) {
-    q = applyRope(q, o.offset, o.ropeBase);
-    k = applyRope(k, o.offset, o.ropeBase);
+function projectQkv(x: tf.Tensor2D, wqkv: tf.Tensor, B: number, T: number, H: number, offset: number, ropeBase?: number) {
+  const hd = x.shape[1] / H;
+  let qkv = tf.transpose(tf.matMul(x, wqkv as tf.Tensor2D).reshape([B, T, 3 * H, hd]), [2, 0, 1, 3]);
+  if (ropeBase !== undefined) {
+    const [cos, sin] = qkvRopeTables(offset, T, H, hd, ropeBase);
+    const rot = tf.matMul(qkv.reshape([3 * H * B * T, hd]) as tf.Tensor2D, rotateHalfMatrix(hd)).reshape([3 * H, B, T, hd]);
+    qkv = tf.add(tf.mul(qkv, cos), tf.mul(rot, sin));
   }
+  const [q, k, v] = tf.split(qkv, 3, 0) as tf.Tensor4D[];
+  return { q, k, v };
+}
+
+/** [B, H, S, hd] ↔ [H, B, S, hd] (the same permutation both ways). */
+const swapBH = (t: tf.Tensor4D) => tf.transpose(t, [1, 0, 2, 3]) as tf.Tensor4D;
+
+/**
+ * Multi-head attention over x [B·T, d] (rows of B sequences of T positions). Returns the output
+ * [B·T, d] and, when `o.keepKv` or a cache is given, the layer's keys/values [B, H, S, hd] including
+ * the cache (callers that keep a cache own those tensors). Internally heads come first.
+ */
+export function attention2d(x: tf.Tensor2D, B: number, T: number, wqkv: tf.Tensor, wo: tf.Tensor, o: AttentionOpts): { y: tf.Tensor2D; kv?: KvEntry } {
+  const d = x.shape[1];
+  const hd = d / o.heads;
+  const qkv = projectQkv(x, wqkv, B, T, o.heads, o.offset, o.ropeBase);
+  let { k, v } = qkv;
   if (o.cache) {
-    k = tf.concat([o.cache.k, k], 2) as tf.Tensor4D;
-    v = tf.concat([o.cache.v, v], 2) as tf.Tensor4D;
+    k = tf.concat([swapBH(o.cache.k), k], 2) as tf.Tensor4D;
+    v = tf.concat([swapBH(o.cache.v), v], 2) as tf.Tensor4D;
   }
   const S = k.shape[2];
-  let scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(hd)) as tf.Tensor4D, k, false, true);
+  let scores = tf.matMul(tf.mul(qkv.q, 1 / Math.sqrt(hd)) as tf.Tensor4D, k, false, true);
   if (o.causal && !(T === 1 && S === o.offset + 1)) scores = tf.add(scores, causalMask(T, S, o.offset));
   const ctx = tf.matMul(tf.softmax(scores), v);
-  const merged = tf.transpose(ctx, [0, 2, 1, 3]).reshape([B, T, d]);
-  return { y: linear(merged, wo) as tf.Tensor3D, kv: { k, v } };
+  const merged = tf.transpose(ctx, [1, 2, 0, 3]).reshape([B * T, d]) as tf.Tensor2D;
+  const y = tf.matMul(merged, wo as tf.Tensor2D) as tf.Tensor2D;
+  return o.keepKv || o.cache ? { y, kv: { k: swapBH(k), v: swapBH(v) } } : { y };
+}
+
+/** attention2d for x [B, T, d] → y [B, T, d], always with keys/values. */
+export function attention(x: tf.Tensor3D, wqkv: tf.Tensor, wo: tf.Tensor, o: AttentionOpts): { y: tf.Tensor3D; kv: KvEntry } {
+  const [B, T, d] = x.shape;
+  const r = attention2d(x.reshape([B * T, d]), B, T, wqkv, wo, { ...o, keepKv: true });
+  return { y: r.y.reshape([B, T, d]), kv: r.kv as KvEntry };
 }
 
 /** Reference attention by explicit loops over plain arrays (tests only). q,k,v: [T][d] per head. */

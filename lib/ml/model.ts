@@ -7,7 +7,7 @@
 //          buildCompletionBatch, and re-exports of model-config.
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng';
-import { attention, linear, rmsNorm, swiglu, type KvEntry } from './model-layers';
+import { attention2d, linear, rmsNorm, swiglu, type KvEntry } from './model-layers';
 import { decodeOneStep, prepareDecode, type DecodeWeights } from './model-decode';
 import { numPatches, paramShapes, type ModelConfig, type TowerConfig } from './model-config';
 
@@ -66,13 +66,14 @@ export class VlmModel {
     return [...this.params.values()];
   }
 
-  private block(prefix: string, t: TowerConfig, x: tf.Tensor3D, causal: boolean, offset: number, cache?: KvEntry) {
-    const att = attention(rmsNorm(x, this.p(`${prefix}.norm1`), this.config.normEps) as tf.Tensor3D,
+  /** One pre-norm block over the residual stream x [B·T, d] (kept 2-D: no reshapes around matmuls). */
+  private block(prefix: string, t: TowerConfig, x: tf.Tensor2D, B: number, T: number, causal: boolean, offset: number, cache?: KvEntry, keepKv = false) {
+    const att = attention2d(rmsNorm(x, this.p(`${prefix}.norm1`), this.config.normEps) as tf.Tensor2D, B, T,
       this.p(`${prefix}.wqkv`), this.p(`${prefix}.wo`),
-      { heads: t.heads, causal, offset, ropeBase: causal ? this.config.ropeBase : undefined, cache });
-    const h = tf.add(x, att.y) as tf.Tensor3D;
+      { heads: t.heads, causal, offset, ropeBase: causal ? this.config.ropeBase : undefined, cache, keepKv });
+    const h = tf.add(x, att.y) as tf.Tensor2D;
     const y = tf.add(h, swiglu(rmsNorm(h, this.p(`${prefix}.norm2`), this.config.normEps),
-      this.p(`${prefix}.w13`), this.p(`${prefix}.w2`))) as tf.Tensor3D;
+      this.p(`${prefix}.w13`), this.p(`${prefix}.w2`))) as tf.Tensor2D;
     return { y, kv: att.kv };
   }
 
@@ -85,12 +86,12 @@ export class VlmModel {
     const P = numPatches(c);
     const x0 = images.dtype === 'float32' ? images : tf.div(tf.cast(images, 'float32'), 255);
     const patches = tf.transpose(tf.sub(x0, 0.5).reshape([B, g, c.patchSize, g, c.patchSize, c.channels]), [0, 1, 3, 2, 4, 5])
-      .reshape([B, P, c.patchSize * c.patchSize * c.channels]);
-    let x = tf.add(tf.add(linear(patches, this.p('vision.patch.w')), this.p('vision.patch.b')), this.p('vision.pos')) as tf.Tensor3D;
-    for (let l = 0; l < c.vision.layers; l++) x = this.block(`vision.block.${l}`, c.vision, x, false, 0).y;
-    x = rmsNorm(x, this.p('vision.norm'), c.normEps) as tf.Tensor3D;
-    const h = linear(x, this.p('proj.w1'));
-    return linear(tf.mul(h, tf.sigmoid(h)), this.p('proj.w2')) as tf.Tensor3D;
+      .reshape([B * P, c.patchSize * c.patchSize * c.channels]);
+    const x1 = tf.add(linear(patches, this.p('vision.patch.w')), this.p('vision.patch.b')).reshape([B, P, c.vision.dim]);
+    let x = tf.add(x1, this.p('vision.pos')).reshape([B * P, c.vision.dim]) as tf.Tensor2D;
+    for (let l = 0; l < c.vision.layers; l++) x = this.block(`vision.block.${l}`, c.vision, x, B, P, false, 0).y;
+    const h = linear(rmsNorm(x, this.p('vision.norm'), c.normEps), this.p('proj.w1'));
+    return linear(tf.mul(h, tf.sigmoid(h)), this.p('proj.w2')).reshape([B, P, c.text.dim]);
   }
 
   private embed(tokens: tf.Tensor2D): tf.Tensor3D {
@@ -98,19 +99,29 @@ export class VlmModel {
     return tf.gather(this.p('text.embed'), tokens.reshape([B * T])).reshape([B, T, this.config.text.dim]);
   }
 
-  /** Runs the decoder over embeddings x [B, T, d] starting at `offset`, extending `cache` if given. */
-  private decode(x: tf.Tensor3D, offset: number, cache?: KvCache): { h: tf.Tensor3D; layers: KvEntry[] } {
+  /**
+   * Runs the decoder over embeddings x [B, T, d] starting at `offset`, extending `cache` if given;
+   * h is [B, T, d]; `layers` holds keys/values only with `keepKv` or a cache.
+   */
+  private decode(x: tf.Tensor3D, offset: number, cache?: KvCache, keepKv = false): { h: tf.Tensor3D; layers: KvEntry[] } {
+    const [B, T, d] = x.shape;
+    let x2 = x.reshape([B * T, d]) as tf.Tensor2D;
     const layers: KvEntry[] = [];
     for (let l = 0; l < this.config.text.layers; l++) {
-      const r = this.block(`text.block.${l}`, this.config.text, x, true, offset, cache?.layers[l]);
-      x = r.y;
-      layers.push(r.kv);
+      const r = this.block(`text.block.${l}`, this.config.text, x2, B, T, true, offset, cache?.layers[l], keepKv);
+      x2 = r.y;
+      if (r.kv) layers.push(r.kv);
     }
-    return { h: rmsNorm(x, this.p('text.norm'), this.config.normEps) as tf.Tensor3D, layers };
+    return { h: rmsNorm(x2, this.p('text.norm'), this.config.normEps).reshape([B, T, d]), layers };
   }
 
+  /**
+   * Tied output head: h [B, T, d] → logits [B, T, V]. The embedding is transposed explicitly: with
+   * matMul's transposeB the gradient would transpose the much larger [B·T, V] logits gradient.
+   */
   private head(h: tf.Tensor3D): tf.Tensor3D {
-    return linear(h, tf.transpose(this.p('text.embed'))) as tf.Tensor3D;
+    const [B, T, d] = h.shape;
+    return tf.matMul(h.reshape([B * T, d]) as tf.Tensor2D, tf.transpose(this.p('text.embed'))).reshape([B, T, this.config.vocabSize]);
   }
 
   /** Logits [B, T, V] at every text position (no cache). */
@@ -132,7 +143,7 @@ export class VlmModel {
     const P = numPatches(this.config);
     const [B, T] = prompts.shape;
     const x = tf.concat([this.encodeImages(images), this.embed(prompts)], 1) as tf.Tensor3D;
-    const { h, layers } = this.decode(x, 0);
+    const { h, layers } = this.decode(x, 0, undefined, true);
     const last = tf.slice(h, [0, P + T - 1, 0], [B, 1, this.config.text.dim]) as tf.Tensor3D;
     return { logits: this.head(last).reshape([B, -1]) as tf.Tensor2D, cache: { layers, length: P + T } };
   }

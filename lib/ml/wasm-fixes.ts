@@ -6,6 +6,15 @@
 //  - Batched (3-D/4-D) BatchMatMul — attention — runs a slow loop (~0.4 GFLOP/s here) while 2-D
 //    matmuls use XNNPACK: the wrapper runs a batched product as one 2-D product per batch entry,
 //    copying each slice into a reused scratch tensor in the wasm heap (~3× faster for attention).
+//  - Identity copies its input on wasm, and the engine runs it for every tensor an op saves for its
+//    gradient (hundreds per training step): the fix shares the buffer with a reference count, as the
+//    cpu and webgl backends' Identity already do. Safe because no kernel writes into an input buffer
+//    (Variable.assign swaps buffers, it never writes into one). Cast to the same dtype (every Mul
+//    gradient casts its other operand to float32) shares the buffer the same way.
+//  - Slice and SplitV read the whole input into a fresh JS array (readSync) once per output, then
+//    copy rows with subarray/set: large inputs allocate megabytes per call and the garbage collector
+//    makes their time erratic (2 ms to 18 ms for one q/k/v split). The fix copies each contiguous
+//    run inside the wasm heap (copyWithin, a memmove) for 4-byte dtypes.
 // Exports: applyWasmFixes(): string[] (names of the fixes applied).
 import * as tf from '@tensorflow/tfjs';
 
@@ -16,6 +25,7 @@ interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): tf.TypedArray;
   disposeData(dataId: object): boolean;
+  incRef(dataId: object): void;
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   wasm: { HEAPF32: Float32Array };
 }
@@ -30,6 +40,39 @@ export function applyWasmFixes(): string[] {
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as never });
     applied.push('UnsortedSegmentSum:js');
+  }
+  const id = tf.getKernel('Identity', 'wasm');
+  if (id) {
+    const copy = id.kernelFunc as unknown as KernelFn;
+    tf.unregisterKernel('Identity', 'wasm');
+    tf.registerKernel({
+      kernelName: 'Identity',
+      backendName: 'wasm',
+      kernelFunc: ((args: KernelArgs) => (args.inputs.x.dtype === 'string' ? copy(args) : sharedIdentity(args))) as never,
+    });
+    applied.push('Identity:shared');
+  }
+  const cast = tf.getKernel('Cast', 'wasm');
+  if (cast) {
+    const convert = cast.kernelFunc as unknown as KernelFn;
+    tf.unregisterKernel('Cast', 'wasm');
+    tf.registerKernel({
+      kernelName: 'Cast',
+      backendName: 'wasm',
+      kernelFunc: ((args: KernelArgs) => (args.inputs.x.dtype === args.attrs.dtype && args.inputs.x.dtype !== 'string' ? sharedIdentity(args) : convert(args))) as never,
+    });
+    applied.push('Cast:same-dtype-shared');
+  }
+  const sl = tf.getKernel('Slice', 'wasm');
+  const sp = tf.getKernel('SplitV', 'wasm');
+  if (sl && sp) {
+    const origSlice = sl.kernelFunc as unknown as KernelFn;
+    const origSplit = sp.kernelFunc as unknown as (args: KernelArgs) => TensorInfo[];
+    tf.unregisterKernel('Slice', 'wasm');
+    tf.unregisterKernel('SplitV', 'wasm');
+    tf.registerKernel({ kernelName: 'Slice', backendName: 'wasm', kernelFunc: ((args: KernelArgs) => (heapCopyable(args.inputs.x) ? heapSliceKernel(args) : origSlice(args))) as never });
+    tf.registerKernel({ kernelName: 'SplitV', backendName: 'wasm', kernelFunc: ((args: KernelArgs) => (heapCopyable(args.inputs.x) ? heapSplitKernel(args) : origSplit(args))) as never });
+    applied.push('Slice:heap-copy', 'SplitV:heap-copy');
   }
   const mm = tf.getKernel('BatchMatMul', 'wasm');
   const tr = tf.getKernel('Transpose', 'wasm');
@@ -102,6 +145,63 @@ function loopedMatMul(args: KernelArgs, orig: KernelFn): TensorInfo {
     backend.disposeData(tb.dataId);
   }
   return out;
+}
+
+const heapCopyable = (x: TensorInfo) => x.dtype === 'float32' || x.dtype === 'int32';
+
+/** Copies x[begin : begin + size] into a new tensor, one copyWithin per contiguous run. */
+function heapSlice(backend: WasmBackendLike, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+  const out = backend.makeOutput(size, x.dtype);
+  const total = size.reduce((a, b) => a * b, 1);
+  if (total === 0) return out;
+  const rank = x.shape.length;
+  const strides = x.shape.map((_, a) => x.shape.slice(a + 1).reduce((p, q) => p * q, 1));
+  // Axes after k are taken whole, so each index over axes 0..k-1 gives one contiguous run.
+  let k = rank - 1;
+  while (k > 0 && begin[k] === 0 && size[k] === x.shape[k]) k--;
+  const run = size[k] * strides[k];
+  const heap = backend.wasm.HEAPF32; // after makeOutput: growing the memory replaces the view
+  const src0 = backend.dataIdMap.get(x.dataId).memoryOffset / 4 + begin[k] * strides[k];
+  let dst = backend.dataIdMap.get(out.dataId).memoryOffset / 4;
+  const idx = new Array<number>(k).fill(0);
+  for (let n = total / run; n > 0; n--) {
+    let src = src0;
+    for (let a = 0; a < k; a++) src += (begin[a] + idx[a]) * strides[a];
+    heap.copyWithin(dst, src, src + run);
+    dst += run;
+    for (let a = k - 1; a >= 0; a--) {
+      if (++idx[a] < size[a]) break;
+      idx[a] = 0;
+    }
+  }
+  return out;
+}
+
+function heapSliceKernel(args: KernelArgs): TensorInfo {
+  const { x } = args.inputs;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, args.attrs.begin as number[], args.attrs.size as number[]);
+  return heapSlice(args.backend, x, begin, size);
+}
+
+function heapSplitKernel(args: KernelArgs): TensorInfo[] {
+  const { x } = args.inputs;
+  const axis = tf.util.parseAxisParam(args.attrs.axis as number, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, args.attrs.numOrSizeSplits as number[] | number, axis);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((s) => {
+    const size = [...x.shape];
+    size[axis] = s;
+    const part = heapSlice(args.backend, x, [...begin], size);
+    begin[axis] += s;
+    return part;
+  });
+}
+
+/** A new tensor over the same buffer (the buffer is freed when its last tensor is). */
+function sharedIdentity(args: KernelArgs): TensorInfo {
+  const { inputs: { x }, backend } = args;
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
 function unsortedSegmentSum(args: KernelArgs): TensorInfo {
