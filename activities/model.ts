@@ -7,9 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ClgrpoError, ErrorType } from '../lib/errors';
-import { dataRootFor } from '../lib/ml/data/read-set';
-import { resolveInRoot } from '../lib/ml/data/paths';
-import { missingHfFiles } from '../lib/stage/trl-stage';
+import { realRoot, resolveInRoot } from '../lib/ml/data/paths';
+import { missingHfFiles } from '../lib/stage/hf-model';
 import type { StageImplementation } from './types';
 
 function copyTree(from: string, to: string): { files: number; bytes: number } {
@@ -36,7 +35,8 @@ function copyTree(from: string, to: string): { files: number; bytes: number } {
 export const runModelStage: StageImplementation = async (ctx) => {
   const rel = ctx.stage.params.path;
   if (typeof rel !== 'string') throw new ClgrpoError(ErrorType.Config, `model stage '${ctx.stage.id}' has no params.path`);
-  const root = dataRootFor(ctx.env, ctx.stage.params);
+  // The root rule of lib/ml/data/read-set.ts dataRootFor (not imported: the importers it reaches are not this stage's code).
+  const root = realRoot(ctx.env.CLGRPO_DATA_ROOT ?? (typeof ctx.stage.params.dataRoot === 'string' ? ctx.stage.params.dataRoot : process.cwd()));
   const dir = resolveInRoot(root, rel, 'model path');
   if (!fs.statSync(dir).isDirectory()) throw new ClgrpoError(ErrorType.Config, `model stage '${ctx.stage.id}': ${dir} is not a directory; path names a Hugging Face model dir`);
   const missing = missingHfFiles(dir);

@@ -37,7 +37,7 @@ export interface CodeIdentity {
 
 /**
  * Kinds that can run `trainer: trl` (docs/trainers.md): their identity also covers the Python
- * trainer's sources (every .py under trainers/trl, raw bytes) and its lock file, since the subprocess is
+ * trainer's sources (every .py under trainers/trl but its tests/, raw bytes) and its lock file, since the subprocess is
  * part of what they compute and no import edge leads there. A tfjs stage of these kinds is keyed on
  * them too: one kind, one identity.
  */
@@ -48,7 +48,8 @@ function walkPy(root: string, dir: string, out: string[]): void {
   if (!existsSync(dir)) return;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory() && e.name !== '__pycache__' && !e.name.startsWith('.')) walkPy(root, p, out);
+    // tests/ checks the trainer but computes nothing a stage publishes: not keyed.
+    if (e.isDirectory() && e.name !== '__pycache__' && e.name !== 'tests' && !e.name.startsWith('.')) walkPy(root, p, out);
     else if (e.isFile() && e.name.endsWith('.py')) out.push(relative(root, p).split(sep).join('/'));
   }
 }

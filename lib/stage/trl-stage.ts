@@ -7,25 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { JsonObject } from '../canonical';
 import { ClgrpoError, ErrorType } from '../errors';
+import { missingHfFiles } from './hf-model';
 import { runTrainerProcess, type TrainerJob, type TrainerProcessOptions, type TrainerResult } from './trainer-process';
 import type { ResolvedInput, StageContext, StageOutput } from './types';
-
-/**
- * Files a Hugging Face model dir must have, one of each group: the same groups as the trainer's
- * check (trainers/trl/model_io.py check_model_dir), so an import never admits a dir TRL refuses.
- */
-export const HF_MODEL_REQUIRED: ReadonlyArray<{ what: string; anyOf: RegExp; example: string }> = [
-  { what: 'the model config', anyOf: /^config\.json$/, example: 'config.json' },
-  { what: 'safetensors weights', anyOf: /^model\.safetensors(\.index\.json)?$/, example: 'model.safetensors or model.safetensors.index.json' },
-  { what: 'the tokenizer', anyOf: /^(tokenizer\.json|tokenizer_config\.json)$/, example: 'tokenizer.json or tokenizer_config.json' },
-  { what: 'the image processor', anyOf: /^(processor_config\.json|preprocessor_config\.json)$/, example: 'preprocessor_config.json or processor_config.json' },
-];
-
-/** The required files a dir lacks (empty when it is a complete HF model dir). */
-export function missingHfFiles(dir: string): string[] {
-  const names = fs.readdirSync(dir);
-  return HF_MODEL_REQUIRED.filter((r) => !names.some((n) => r.anyOf.test(n))).map((r) => `${r.example} (${r.what})`);
-}
 
 /** The one input of this name, which must be of `kind` (the compiler guarantees it; a stale plan may not). */
 export function inputOf(ctx: StageContext, name: string, kinds: readonly string[]): ResolvedInput {
