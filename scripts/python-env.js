@@ -71,6 +71,21 @@ function venvPython(dir) {
   return process.platform === 'win32' ? path.join(dir, 'Scripts', 'python.exe') : path.join(dir, 'bin', 'python');
 }
 
+/** Where pipelines/trl-tiny.yaml's `model` stage reads its base model (under the default data root). */
+const TINY_VLM = path.join(root, 'data', 'fixtures', 'tiny-vlm');
+
+/**
+ * The tiny random-init Qwen2-VL fixture (trainers/trl/fixtures.py, deterministic bytes): built once
+ * into a temp dir and renamed, so a half-built model dir is never seen by a `model` stage.
+ */
+function ensureFixture(python) {
+  if (fs.existsSync(path.join(TINY_VLM, 'config.json'))) return;
+  const tmp = `${TINY_VLM}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  run(python, ['-m', 'trainers.trl.fixtures', tmp, '--family', 'qwen2-vl'], `building the tiny Qwen2-VL fixture into ${path.relative(root, TINY_VLM)}`);
+  fs.renameSync(tmp, TINY_VLM);
+}
+
 function main() {
   const dir = envDir();
   const ready = fs.existsSync(path.join(dir, MARKER));
@@ -78,7 +93,10 @@ function main() {
     console.log(JSON.stringify({ dir, ready }));
     return;
   }
-  if (ready) return; // quick path: nothing to say when there is nothing to do
+  if (ready) {
+    ensureFixture(venvPython(dir));
+    return; // quick path: nothing to say when there is nothing to do
+  }
   const py = findPython();
   if (!py) {
     log('Python 3 is missing: install python3 (3.10 or newer, with venv and pip, e.g. `apt-get install python3-venv`), then run `npm run setup:python`');
@@ -107,6 +125,7 @@ function main() {
     fs.writeFileSync(path.join(dir, `${MARKER}.tmp`), `${JSON.stringify(info)}\n`);
     fs.renameSync(path.join(dir, `${MARKER}.tmp`), path.join(dir, MARKER));
     log(`ready: ${path.relative(root, dir)} in ${info.seconds} s`);
+    ensureFixture(python);
   } finally {
     release();
   }

@@ -2,6 +2,8 @@
 // the embedded server unless TEMPORAL_ADDRESS is set), start an in-process worker on the plan's
 // queues unless told not to, start the workflow (a running run of that name is refused), write the
 // run record, print the Web UI link, follow progress, print the summary. Exit 0 only on success.
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ClgrpoError } from '../errors';
 import type { Plan } from '../plan/types';
@@ -42,7 +44,26 @@ export function executeFlags(values: Record<string, unknown>): Pick<ExecuteOptio
   };
 }
 
+/** Stages that run the Python trainer (or import an HF model for it). */
+function usesPython(plan: Plan): boolean {
+  return plan.stages.some((s) => s.kind === 'model' || s.params.trainer === 'trl');
+}
+
+/**
+ * A local worker that will run `trainer: trl` stages needs the project's Python env (and the tiny
+ * model fixture of pipelines/trl-tiny.yaml): installed on first use, with pip's progress on stderr
+ * (stdout stays clean for --json), idempotent and quick once done.
+ */
+function ensurePythonEnv(): boolean {
+  const script = resolve(__dirname, '..', '..', 'scripts', 'python-env.js');
+  const r = spawnSync(process.execPath, [script], { stdio: ['ignore', 2, 2] });
+  if (r.status === 0) return true;
+  console.error('the Python env for trainer: trl stages is not ready (see above); `npm run setup:python` retries it, or run with --no-worker and a worker that has it');
+  return false;
+}
+
 export async function execute(ctx: Ctx, deps: CliDeps, plan: Plan, o: ExecuteOptions): Promise<number> {
+  if (!o.noWorker && !o.detach && usesPython(plan) && !ensurePythonEnv()) return 2;
   const c = await connect(ctx, true);
   if (!c) return 2;
   const log = consoleLog('[worker]');
