@@ -13,6 +13,8 @@ export interface LineageNode {
   createdAt: string;
   metrics: Record<string, number>;
   inputs: { input: string; from: string; artifactId: string }[];
+  /** Who computed it: "trl 1.16.0 (torch 2.15.0, transformers 5.24.0) on cuda:0 NVIDIA H200, bfloat16" or "tfjs wasm". */
+  computedBy?: string;
   /** Set when the manifest could not be read (artifact deleted from the store). */
   missing?: boolean;
 }
@@ -43,10 +45,23 @@ function readNode(store: ArtifactStore, id: string): LineageNode {
     return { id, kind: '?', stageId: '?', stageKind: '?', workflowId: '?', runId: '?', createdAt: '', metrics: {}, inputs: [], missing: true };
   }
   const m = store.readManifest(id);
+  const by = computedBy(m.lineage as Record<string, unknown> | undefined);
   return {
     id, kind: m.kind, stageId: m.producer.stageId, stageKind: m.producer.stageKind, workflowId: m.producer.workflowId,
-    runId: m.producer.runId, createdAt: m.createdAt, metrics: m.metrics ?? {}, inputs: m.inputs ?? [],
+    runId: m.producer.runId, createdAt: m.createdAt, metrics: m.metrics ?? {}, inputs: m.inputs ?? [], ...(by ? { computedBy: by } : {}),
   };
+}
+
+/** The trainer, its versions, device and dtype (trl), or the TF.js backend, from a manifest's lineage. */
+export function computedBy(l: Record<string, unknown> | undefined): string | undefined {
+  if (!l) return undefined;
+  if (l.trainer === 'trl') {
+    const v = (l.versions ?? {}) as Record<string, string>;
+    return `trl ${v.trl ?? '?'} (torch ${v.torch ?? '?'}, transformers ${v.transformers ?? '?'}) on ${String(l.device ?? '?')}, ${String(l.dtype ?? '?')}`;
+  }
+  const b = l.backend as { name?: string } | string | undefined;
+  const name = typeof b === 'string' ? b : b?.name;
+  return name ? `tfjs ${name}` : undefined;
 }
 
 /**
@@ -83,7 +98,7 @@ export function renderLineage(g: LineageGraph, format: LineageFormat): string {
 function label(n: LineageNode): string {
   if (n.missing) return `${n.id.slice(0, 12)} (missing from the store)`;
   const m = Object.entries(n.metrics).slice(0, 2).map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`).join(' ');
-  return `${n.stageId} [${n.kind}] ${n.id.slice(0, 12)}${m ? `  ${m}` : ''}  (run ${n.workflowId})`;
+  return `${n.stageId} [${n.kind}] ${n.id.slice(0, 12)}${m ? `  ${m}` : ''}${n.computedBy ? `  · ${n.computedBy}` : ''}  (run ${n.workflowId})`;
 }
 
 function renderTree(g: LineageGraph): string {
