@@ -10,6 +10,7 @@ import { barChart } from './svg/bar-chart';
 import { dagChart, reduceDatasetEdges } from './svg/dag';
 import { heatmap } from './svg/heatmap';
 import { lineChart } from './svg/line-chart';
+import { statsHtml } from './stats-html';
 import { color, esc } from './svg/util';
 
 const METRIC_NAMES: Record<string, string> = { accuracy: 'Accuracy', macroRecall: 'Macro recall', formatRate: 'Format rate' };
@@ -52,6 +53,7 @@ export function resultsSection(data: ReportData, t: ResultsTable): string {
   return `<h3>Split <code>${esc(t.split)}</code></h3><p class="note">${esc(t.baselineNote)}. Values are mean ± sample standard deviation over the n members (seeds / runs), with the min–max range beneath; Δ is the difference of means against the baseline in percentage points.</p>`
     + `<div class="table-wrap"><table class="results"><thead>${head}</thead><tbody>${body}</tbody></table></div>`
     + fairHtml(data, t)
+    + statsHtml(data, t)
     + `<h3>Per-class recall %</h3><div class="table-wrap"><table class="perclass"><thead>${cls}</thead><tbody>${clsBody}</tbody></table></div>`
     + `<figure>${bars}<figcaption>Bars: mean over members; whiskers: min–max.</figcaption></figure>`;
 }

@@ -5,6 +5,7 @@ import { fairComparisons } from './compare';
 import { curveGroups } from './curves';
 import { duration, pct, pctRange, pctSummary, points, shortId } from './format';
 import type { ReportData } from './model';
+import { formatInterval, STAT_METHOD, statComparisons, verdict } from './stats-compare';
 
 const HEAD: Record<string, string> = { accuracy: 'Accuracy %', macroRecall: 'Macro recall %', formatRate: 'Format rate %' };
 
@@ -27,6 +28,18 @@ function fairMd(data: ReportData, t: ResultsTable): string {
   }).join('\n');
 }
 
+/** The pre-registered comparisons: paired by seed, bootstrap interval, sign count, verdict in words. */
+export function statsMd(data: ReportData, t: ResultsTable): string {
+  const cs = statComparisons(data, t);
+  if (!cs.length) return '';
+  const rows = cs.map((c) => [`${c.a} − ${c.b}`, c.basis,
+    ...(['accuracy', 'macroRecall'] as const).flatMap((m) => [formatInterval(c.stats[m]), `${c.stats[m].positive}/${c.stats[m].n}`, verdict(c.stats[m])]),
+    c.stats.accuracy.deltas.map((d) => points(d)).join(', ')]);
+  return [`Pre-registered comparisons (\`${t.split}\`): ${STAT_METHOD}. Primary metric accuracy, secondary macro recall. Forest plot: the HTML report.`, '',
+    table(['Comparison (A − B)', 'Basis', 'Δ accuracy [95 % CI]', 'seeds +', 'accuracy', 'Δ macro recall [95 % CI]', 'seeds +', 'macro recall', 'Δ accuracy per seed'],
+      rows, ['l', 'l', 'r', 'r', 'l', 'r', 'r', 'l', 'l']), ''].join('\n');
+}
+
 function resultsMd(data: ReportData, t: ResultsTable, html: string): string {
   const head = ['Stage', 'Kind', 'n', 'Seeds', ...RESULT_METRICS.flatMap((m) => [HEAD[m], 'Δ pts', ...(m === 'accuracy' ? ['seeds ↑'] : [])])];
   const rows = t.rows.map((r) => [
@@ -44,7 +57,7 @@ function resultsMd(data: ReportData, t: ResultsTable, html: string): string {
   return [`### Split \`${t.split}\``, '',
     `${t.baselineNote}. Values: mean ± sample standard deviation over the n members (seeds / runs), min–max in brackets; Δ: difference of means against the baseline, in percentage points.`, '',
     table(head, rows, ['l', 'l', 'r', 'l', ...RESULT_METRICS.flatMap((m) => (m === 'accuracy' ? ['r', 'r', 'r'] : ['r', 'r']) as Array<'l' | 'r'>)]), '',
-    '"seeds ↑": seeds on which the row\'s accuracy beats the baseline\'s, out of the seeds both have.', '', fairMd(data, t),
+    '"seeds ↑": seeds on which the row\'s accuracy beats the baseline\'s, out of the seeds both have.', '', fairMd(data, t), statsMd(data, t),
     `Per-class recall % (Δ against the baseline in points); chart and confusion matrices: [${html}#results](${html}#results).`, '', cls, ''].join('\n');
 }
 

@@ -48,6 +48,8 @@ void test('the HTML report renders its table and charts in headless chromium', a
         cells: document.querySelectorAll('#confusion svg rect.cell').length,
         nodes: box('#lineage svg g.node rect').filter((b) => b.width > 50).length,
         edges: document.querySelectorAll('#lineage svg path.edge').length,
+        forestRows: box('#results svg g.forest-row rect.mean').filter((b) => b.width > 1).length,
+        zeroLines: box('#results svg line.zero-line').filter((b) => b.height > 10).length,
         svgs: [...document.querySelectorAll('svg.chart')].filter((s) => s.getBoundingClientRect().width > 100).length,
       };
     })()`) as Record<string, number>;
@@ -57,6 +59,10 @@ void test('the HTML report renders its table and charts in headless chromium', a
     assert.equal(stats.cells, 6 * 8 * 9, 'six 8×9 confusion matrices');
     assert.equal(stats.nodes, 20, 'lineage: 2 seeds × 10 stages');
     assert.ok(stats.edges >= 20, `lineage edges: ${stats.edges}`);
+    assert.equal(stats.forestRows, 2, 'forest plots: 1 comparison (clgrpo − grpo_cont) × accuracy and macro recall');
+    assert.equal(stats.zeroLines, 2, 'each forest plot draws its zero line');
+    const verdicts = await page.$$eval('table.stats tbody td.verdict', (tds) => tds.map((t) => t.textContent));
+    assert.equal(verdicts.length, 2, 'the stats table gives a verdict per metric');
     assert.ok(stats.svgs >= 30, `visible charts: ${stats.svgs}`);
     assert.deepEqual(errors, []);
     assert.deepEqual(requests, [], 'the report fetches nothing');
