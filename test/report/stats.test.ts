@@ -2,6 +2,12 @@
 // the comparisons derived from a 5-seed fixture of pipelines/clgrpo-seeds.yaml, and their rendering.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { loadAndCompile } from '../../lib/plan';
+import { MAX_PLAN_STAGES } from '../../lib/plan/compile';
+import type { RunRecord } from '../../lib/store';
+import { planLineage, runSummary, stageInfos } from '../../lib/report/collect';
+import type { EvalResults, ReportData } from '../../lib/report/model';
 import { buildResultsTables } from '../../lib/report/aggregate';
 import { bootstrapMeans, pairedStats, quantileSorted } from '../../lib/report/bootstrap';
 import { renderMarkdown } from '../../lib/report/render-md';
@@ -150,4 +156,37 @@ void test('Markdown and HTML say "not distinguishable from 0" and draw one fores
     assert.equal((f.match(/class="zero-line"/g) ?? []).length, 1);
   }
   assert.equal((html.match(/<table class="stats">/g) ?? []).length, 1);
+});
+
+void test('the real pipelines/clgrpo-seeds.yaml, compiled, yields exactly its header\'s comparisons', () => {
+  // The plan and lineage as collect.ts builds them from a run record, with made-up eval numbers:
+  // what is checked is which comparisons the derivation finds on the real compiled shape.
+  const plan = loadAndCompile(join(__dirname, '../../pipelines/clgrpo-seeds.yaml'));
+  assert.ok(plan.stages.length <= MAX_PLAN_STAGES, `${plan.stages.length} stages`);
+  const rec = { recordVersion: 1, workflowId: 'seeds', pipeline: plan.name, specHash: plan.specHash, plan, createdAt: '', updatedAt: '', status: 'succeeded', executions: [], stages: {} } as RunRecord;
+  const stages = stageInfos(rec);
+  const ev = plan.stages.filter((s) => s.kind === 'eval');
+  assert.equal(ev.length, 5, 'one eval per seed');
+  const evals: EvalResults[] = ev.map((e, ei) => ({ stageId: e.id, runId: 'seeds', split: 'test', labels: ['a', 'b'],
+    models: e.inputs.filter((b) => b.input === 'models').map((b, i) => {
+      const acc = 0.3 + ((i * 7 + ei * 3) % 11) / 100;
+      return { stageId: b.from, runId: 'seeds', artifactId: b.from, n: 100, accuracy: acc, macroRecall: acc, perClassRecall: { a: acc, b: acc }, formatRate: 1, confusion: [[1, 0, 0], [0, 1, 0]] };
+    }) }));
+  const data: ReportData = { runs: [runSummary(rec)], stages, evals, curves: [], cot: [], lineage: planLineage([rec]), generatedAt: '', warnings: [] };
+  const [t] = buildResultsTables(data);
+  assert.equal(t.baseline, 'baseline', 'the 1340-update label SFT leads the table');
+  const cs = statComparisons(data, t);
+  assert.deepEqual(cs.map((c) => `${c.a} − ${c.b}: ${c.basis}`), [
+    'sft − baseline_sft: 1000 optimizer updates each since base',
+    'grpo_fmt − baseline_fmt: 1020 optimizer updates each since base',
+    'grpo_full − baseline_full: 1180 optimizer updates each since base',
+    'clgrpo[clip.high=0.05] − baseline: 1340 optimizer updates each since base',
+    'clgrpo[clip.high=0.1] − baseline: 1340 optimizer updates each since base',
+    'clgrpo[clip.high=0.15] − baseline: 1340 optimizer updates each since base',
+    'clgrpo[clip.high=0.2] − baseline: 1340 optimizer updates each since base',
+    'clgrpo[clip.high=0.05] − clgrpo[clip.high=0.2]: same start (grpo_full), 80 steps each',
+    'clgrpo[clip.high=0.1] − clgrpo[clip.high=0.2]: same start (grpo_full), 80 steps each',
+    'clgrpo[clip.high=0.15] − clgrpo[clip.high=0.2]: same start (grpo_full), 80 steps each',
+  ]);
+  for (const c of cs) assert.equal(c.stats.accuracy.n, 5, `${c.a} − ${c.b} is paired on all 5 seeds`);
 });
