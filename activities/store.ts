@@ -5,11 +5,9 @@ import type { ArtifactKind } from '../lib/plan/types';
 import { finishRunRecord, type ArtifactStore, type Manifest, type RunStatus, type StageRecord } from '../lib/store';
 import type { Plan } from '../lib/plan/types';
 import { FINGERPRINT_ACTIVITY, LOOKUP_MANY_ACTIVITY, RECORD_RUN_ACTIVITY } from '../lib/temporal/names';
-import { relative, sep } from 'node:path';
 import type { JsonObject } from '../lib/canonical';
-import { dataRootFor, readSetOf } from '../lib/ml/data/read-set';
 import type { DataFingerprint } from '../lib/plan/effective-key';
-import { fingerprintFiles } from '../lib/store/fingerprint';
+import { fingerprintStageReads } from '../lib/store/fingerprint';
 import type { InputArtifact, ResolvedInput, StageActivityResult } from './types';
 
 /** Activity names beyond the per-kind ones in ACTIVITY_NAMES (written into histories: never rename). */
@@ -27,10 +25,7 @@ export interface FingerprintInput {
  */
 export function fingerprintStageData(store: ArtifactStore, env: Readonly<Record<string, string | undefined>>, input: Pick<FingerprintInput, 'kind' | 'params'>,
   onProgress?: (done: number, total: number) => void): DataFingerprint {
-  const root = dataRootFor(env, input.params);
-  const files = readSetOf(input.kind, input.params, root).map((abs) => relative(root, abs).split(sep).join('/'));
-  const { fingerprint, files: n, bytes, hashed } = fingerprintFiles(root, files, { home: store.root, onProgress });
-  return { fingerprint, files: n, bytes, hashed };
+  return fingerprintStageReads(store.root, env, input.kind, input.params, onProgress);
 }
 
 export interface LookupInput {

@@ -4,20 +4,12 @@
 // where the ApplicationFailure mapping (activities/failures.ts) sees the same error as inline.
 import { ClgrpoError, ErrorType, type ErrorTypeName } from '../lib/errors';
 import type { StageKind } from '../lib/plan/types';
-import type { ProgressDetails, ResolvedInput, RunInfo, StageOutput, StageRef } from './types';
+import type { ProgressDetails, StageContext, StageOutput } from './types';
 
 /** The serializable part of a StageContext (functions and the signal are rebuilt in the thread). */
-export interface ThreadStageContext {
-  run: RunInfo;
-  stage: StageRef;
-  inputs: ResolvedInput[];
-  outDir: string;
-  workDir: string;
-  attempt: number;
-  workerIdentity: string;
-  previousProgress?: ProgressDetails;
+export type ThreadStageContext = Pick<StageContext, 'run' | 'stage' | 'inputs' | 'outDir' | 'workDir' | 'attempt' | 'workerIdentity' | 'previousProgress'> & {
   env: Record<string, string>;
-}
+};
 
 export interface ThreadWorkerData {
   kind: StageKind;

@@ -19,9 +19,8 @@ import { runDatasetStage } from '../activities/dataset';
 import type { StageImplementation } from '../activities/types';
 import { loadAndCompile } from '../lib/plan';
 import { STAGE_KINDS, type StageKind } from '../lib/plan/types';
-import { dataRootFor, readSetOf } from '../lib/ml/data/read-set';
 import { decideWith } from '../lib/store/decide';
-import { fingerprintFiles } from '../lib/store/fingerprint';
+import { fingerprintStageReads } from '../lib/store/fingerprint';
 import { ArtifactStore } from '../lib/store';
 import { connectClient, connectWorker } from '../lib/temporal/connection';
 import { startServer, stopServer } from '../lib/temporal/dev-server';
@@ -81,9 +80,7 @@ function folderFingerprint(home: string): Record<string, unknown> {
     const params = { source: 'folder', root: 'imgs', dataRoot: root };
     const once = (): { ms: number; hashed: number } => {
       const t = performance.now();
-      const r = dataRootFor({}, params);
-      const files = readSetOf('dataset', params, r).map((abs) => abs.slice(r.length + 1));
-      const fp = fingerprintFiles(r, files, { home });
+      const fp = fingerprintStageReads(home, {}, 'dataset', params);
       return { ms: performance.now() - t, hashed: fp.hashed };
     };
     const cold = once();

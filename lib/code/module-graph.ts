@@ -5,7 +5,7 @@
 // not change what a stage computes, so it does not change the key (docs/runtime.md, "Code identity").
 // Type-only imports vanish in that transform, so a types file reached only for its types is not
 // part of the graph. Per-file results are cached by path + size + mtime + inode.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { canonicalJson } from '../canonical-json';
 import { sha256Hex } from '../canonical';
@@ -59,23 +59,6 @@ function resolveRelative(fromAbs: string, spec: string): string | undefined {
   return undefined;
 }
 
-function readWhole(abs: string): { text: string; size: number; mtimeMs: number; ino: number } {
-  const fd = openSync(abs, 'r');
-  try {
-    const st = fstatSync(fd);
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    while (got < st.size) {
-      const n = readSync(fd, buf, got, st.size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return { text: buf.subarray(0, got).toString('utf8'), size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
  * A reader of the repo's sources with a per-file cache (in memory, and on disk at `cacheFile` when
  * given). Not thread-safe across processes beyond "last writer wins", which only costs a re-hash.
@@ -101,8 +84,10 @@ export class ModuleGraph {
     const st = statSync(abs);
     const hit = this.cache.get(rel);
     if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ino === st.ino) return hit;
-    const { text, size, mtimeMs, ino } = readWhole(abs);
-    const code = normalise(abs, text);
+    // Stat before reading: a file edited in between is re-hashed next time (its stat moved on),
+    // never cached under the newer stat with the older text.
+    const { size, mtimeMs, ino } = st;
+    const code = normalise(abs, readFileSync(abs, 'utf8'));
     const imports = new Set<string>();
     const packages = new Set<string>();
     if (!abs.endsWith('.json')) {

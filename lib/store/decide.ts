@@ -8,11 +8,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { codeIdentities, type CodeIdentity } from '../code/identity';
 import { describeCodeChange, saveCodeIdentity } from '../code/snapshots';
-import { dataRootFor, readSetOf } from '../ml/data/read-set';
 import type { Decision, DecideFn } from '../plan/decide';
 import { effectiveKeys, type DataFingerprint } from '../plan/effective-key';
 import { STAGE_KINDS, type Plan, type PlanStage, type StageKind } from '../plan/types';
-import { changedFileCount, fingerprintFiles } from './fingerprint';
+import { changedFileCount, fingerprintStageReads } from './fingerprint';
 import { listRuns, type RunRecord } from './runs';
 import { ArtifactStore, storeRoot } from './store';
 
@@ -32,10 +31,7 @@ interface Ctx {
 
 function fingerprintHere(c: Ctx, s: PlanStage): DataFingerprint | string {
   try {
-    const root = dataRootFor(c.env, s.params);
-    const files = readSetOf(s.kind, s.params, root).map((abs) => abs.slice(root.length + 1));
-    const { fingerprint, files: n, bytes, hashed } = fingerprintFiles(root, files, { home: c.store.root });
-    return { fingerprint, files: n, bytes, hashed };
+    return fingerprintStageReads(c.store.root, c.env, s.kind, s.params);
   } catch (e) {
     return (e as Error).message.split('\n')[0].slice(0, 160);
   }

@@ -5,9 +5,10 @@
 // under $CLGRPO_HOME/fingerprints/ so `plan` can say how many files changed since the last run.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import type { DataFingerprint } from '../plan/effective-key';
-import { sha256Hex } from '../canonical';
+import { sha256Hex, type JsonObject } from '../canonical';
+import { dataRootFor, readSetOf } from '../ml/data/read-set';
 
 /** [size, mtimeMs, ino, sha256] of one file. */
 type StatEntry = [number, number, number, string];
@@ -126,4 +127,17 @@ export function changedFileCount(home: string, before: string, after: string): n
   for (const [r, v] of a) if (b.get(r) !== v) n++;
   for (const r of b.keys()) if (!a.has(r)) n++;
   return n;
+}
+
+/**
+ * The fingerprint of what a data-reading stage reads (lib/ml/data/read-set.ts), under the data root
+ * this process sees (CLGRPO_DATA_ROOT in `env`): the workflow's fingerprint activity, the stage's
+ * re-check after reading, and `plan` all take it this one way.
+ */
+export function fingerprintStageReads(home: string, env: Readonly<Record<string, string | undefined>>, kind: string, params: JsonObject,
+  onProgress?: (done: number, total: number) => void): DataFingerprint {
+  const root = dataRootFor(env, params);
+  const files = readSetOf(kind, params, root).map((abs) => relative(root, abs).split(sep).join('/'));
+  const { fingerprint, files: n, bytes, hashed } = fingerprintFiles(root, files, { home, onProgress });
+  return { fingerprint, files: n, bytes, hashed };
 }

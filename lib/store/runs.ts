@@ -4,27 +4,21 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plan } from '../plan/types';
-import type { StageState } from '../temporal/status';
+import type { StageState, StageStatus } from '../temporal/status';
 import { checkRelative, confine } from './paths';
 import { writeFileDurable, type ArtifactStore } from './store';
 
 export type { StageState };
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'terminated' | 'timed_out' | 'unknown';
 
-export interface StageRecord {
-  state: StageState;
-  artifactId?: string;
-  reused?: boolean;
-  attempt?: number;
-  error?: { type?: string; message: string };
+/**
+ * A stage in the run record: the workflow's StageStatus as written at the end of an execution, with
+ * times as ISO strings instead of workflow milliseconds (id, kind and queue are in the plan).
+ */
+export type StageRecord = Omit<StageStatus, 'id' | 'kind' | 'queue' | 'startedAt' | 'endedAt'> & {
   startedAt?: string;
   endedAt?: string;
-  summary?: Record<string, number | string>;
-  /** The effective key, when data fingerprints made it differ from the plan's. */
-  key?: string;
-  /** Data-reading stages: the fingerprint the worker took (files listed under $CLGRPO_HOME/fingerprints/). */
-  data?: { fingerprint: string; files: number; bytes: number; hashed: number };
-}
+};
 
 export interface RunExecution {
   runId: string;

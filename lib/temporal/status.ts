@@ -1,6 +1,7 @@
 // The pipeline workflow's interface as clients see it: its input, its result and the status its
 // `status` query returns. Pure types (workflow-safe): the interpreter in workflows/ and the clients
 // and run records in lib/ share one definition.
+import type { DataFingerprint } from '../plan/effective-key';
 import type { Plan } from '../plan/types';
 
 export type StageState = 'pending' | 'running' | 'succeeded' | 'reused' | 'failed' | 'skipped' | 'cancelled';
@@ -21,8 +22,8 @@ export interface StageStatus {
   summary?: Record<string, number | string>;
   /** The effective key the stage ran or was reused under, when data fingerprints changed it from the plan key. */
   key?: string;
-  /** Data-reading stages: the fingerprint of what the worker found (lib/plan/effective-key.ts). */
-  data?: { fingerprint: string; files: number; bytes: number; hashed: number };
+  /** Data-reading stages: the fingerprint of what the worker found. */
+  data?: DataFingerprint;
 }
 
 export interface PipelineStatus {

@@ -7,33 +7,21 @@
 // data-local: the data scenario again on that path (a per-stage local lookup for effective keys).
 // Re-recording a scenario with today's code takes every later patch too, so its history no longer
 // covers the path before them: name only the scenario you mean. record.ts keeps the older scenarios.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
 import { createActivities } from '../../activities';
 import { ClgrpoError, ErrorType } from '../../lib/errors';
 import { compilePlan } from '../../lib/plan';
 import { loadSpecText } from '../../lib/spec';
 import { ArtifactStore } from '../../lib/store';
-import { findLocalTemporalBinary } from '../../lib/temporal/binary';
+import { saveHistory } from './history';
 import { startPipeline } from '../../lib/temporal/pipeline-client';
 import { createWorkers, runWorkers } from '../../lib/temporal/workers';
 import { makePlan, quietLog, startTestServer, tinyStage, type TestServer } from '../helpers/temporal';
 
-const OUT = join(__dirname, 'histories');
 const QUEUE = 'replay-recording';
-
-function save(s: TestServer, workflowId: string, name: string, runId?: string): void {
-  const bin = findLocalTemporalBinary();
-  if (!bin) throw new Error('no temporal CLI found');
-  const r = spawnSync(bin.path, ['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--address', s.info.address, '--output', 'json'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`temporal workflow show failed: ${r.stderr}`);
-  const history = JSON.parse(r.stdout) as { events: unknown[] };
-  writeFileSync(join(OUT, `${name}.json`), `${JSON.stringify(history, null, 1)}\n`);
-  console.log(`wrote ${name}.json (${history.events.length} events)`);
-}
 
 async function main(): Promise<void> {
   const s = await startTestServer();
@@ -78,7 +66,7 @@ async function recordDrainFail(s: TestServer): Promise<void> {
   const dh = await startPipeline(s.client, drain, { workflowId: 'replay-drain-fail', taskQueue: QUEUE, historyLimit: 25 });
   await dh.result().catch(() => undefined);
   // The first execution is the one that drained after the failure and continued as new.
-  save(s, 'replay-drain-fail', 'drain-fail', dh.firstExecutionRunId);
+  saveHistory(s.info.address, 'replay-drain-fail', 'drain-fail', dh.firstExecutionRunId);
 }
 
 async function recordData(s: TestServer, name: string): Promise<void> {
@@ -94,7 +82,7 @@ stages:
   if (!('plan' in compiled)) throw new Error(JSON.stringify(compiled.errors));
   const plan = { ...compiled.plan, stages: compiled.plan.stages.map((x) => ({ ...x, queue: QUEUE })) };
   await (await startPipeline(s.client, plan, { workflowId: `replay-${name}`, taskQueue: QUEUE })).result();
-  save(s, `replay-${name}`, name);
+  saveHistory(s.info.address, `replay-${name}`, name);
 }
 
 async function recordLocal(s: TestServer): Promise<void> {
@@ -102,7 +90,7 @@ async function recordLocal(s: TestServer): Promise<void> {
   await (await startPipeline(s.client, makePlan('replay-local', QUEUE, [{ id: 'a' }, { id: 'b', needs: ['a'] }]), { workflowId: 'replay-local-first', taskQueue: QUEUE })).result();
   const plan = makePlan('replay-local', QUEUE, [{ id: 'a' }, { id: 'b', needs: ['a'] }, { id: 'c', needs: ['b'] }]);
   await (await startPipeline(s.client, plan, { workflowId: 'replay-local', taskQueue: QUEUE })).result();
-  save(s, 'replay-local', 'local');
+  saveHistory(s.info.address, 'replay-local', 'local');
 }
 
 main().catch((err) => {

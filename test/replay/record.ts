@@ -3,27 +3,12 @@
 // Runs each scenario on a fresh dev server with injected stages and writes
 // test/replay/histories/<scenario>.json. Re-record only on purpose: the committed histories are what
 // proves that running pipelines still replay after a workflow change (use patched() for changes).
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { findLocalTemporalBinary } from '../../lib/temporal/binary';
 import { ClgrpoError, ErrorType } from '../../lib/errors';
+import { saveHistory } from './history';
 import { startPipeline } from '../../lib/temporal/pipeline-client';
-import { makePlan, startTestServer, startTestWorker, tinyStage, type TestServer } from '../helpers/temporal';
+import { makePlan, startTestServer, startTestWorker, tinyStage } from '../helpers/temporal';
 
-const OUT = join(__dirname, 'histories');
 const QUEUE = 'replay-recording';
-
-/** The history in Temporal's JSON form, via the CLI (the same form the Web UI downloads). */
-async function save(s: TestServer, workflowId: string, name: string): Promise<void> {
-  const bin = findLocalTemporalBinary();
-  if (!bin) throw new Error('no temporal CLI found');
-  const r = spawnSync(bin.path, ['workflow', 'show', '--workflow-id', workflowId, '--address', s.info.address, '--output', 'json'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`temporal workflow show failed: ${r.stderr}`);
-  const history = JSON.parse(r.stdout) as { events: unknown[] };
-  writeFileSync(join(OUT, `${name}.json`), `${JSON.stringify(history, null, 1)}\n`);
-  console.log(`wrote ${name}.json (${history.events.length} events)`);
-}
 
 async function main(): Promise<void> {
   const s = await startTestServer();
@@ -44,12 +29,12 @@ async function main(): Promise<void> {
   try {
     const dag = makePlan('replay-dag', QUEUE, [{ id: 'a' }, { id: 'b', needs: ['a'] }, { id: 'c', needs: ['a'] }, { id: 'd', needs: ['b', 'c'] }], { maxParallel: 2 });
     await (await startPipeline(s.client, dag, { workflowId: 'replay-dag', taskQueue: QUEUE })).result();
-    await save(s, 'replay-dag', 'dag');
+    saveHistory(s.info.address, 'replay-dag', 'dag');
     await (await startPipeline(s.client, dag, { workflowId: 'replay-reuse', taskQueue: QUEUE })).result();
-    await save(s, 'replay-reuse', 'reuse');
+    saveHistory(s.info.address, 'replay-reuse', 'reuse');
     const fail = makePlan('replay-fail', QUEUE, [{ id: 'a' }, { id: 'bad', needs: ['a'] }, { id: 'after', needs: ['bad'] }, { id: 'side', needs: ['a'] }]);
     await (await startPipeline(s.client, fail, { workflowId: 'replay-fail', taskQueue: QUEUE })).result().catch(() => undefined);
-    await save(s, 'replay-fail', 'fail');
+    saveHistory(s.info.address, 'replay-fail', 'fail');
     const cancel = makePlan('replay-cancel', QUEUE, [{ id: 'a' }, { id: 'long', needs: ['a'] }, { id: 'z', needs: ['long'] }]);
     const h = await startPipeline(s.client, cancel, { workflowId: 'replay-cancel', taskQueue: QUEUE });
     for (let i = 0; i < 200; i++) {
@@ -59,7 +44,7 @@ async function main(): Promise<void> {
     }
     await h.cancel();
     await h.result().catch(() => undefined);
-    await save(s, 'replay-cancel', 'cancel');
+    saveHistory(s.info.address, 'replay-cancel', 'cancel');
   } finally {
     await w.stop();
     await s.stop();
