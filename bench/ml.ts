@@ -1,7 +1,10 @@
 // Benchmark of the VLM on the chosen backend, for the `tiny` and `small` sizes:
 //  - training tokens/s (decoder positions = image tokens + text, per second) and achieved GFLOP/s
 //    from the FLOP count of a step (model-config.ts trainFlopsPerStep), on realistic CoT examples;
-//  - generation tokens/s for 8 sequences × 64 new tokens with the KV cache and by recomputation.
+//  - generation tokens/s for 8 sequences × 64 new tokens with the KV cache — one-token steps in plain
+//    JS (decode-js.ts: `Kv`) and in TF.js kernels (`KvTf`, the only path before issue 14; generate's
+//    default picks per batch, `genDefaultDecode`) — and by recomputation; JS and TF again at 32
+//    sequences (a GRPO rollout: 4 prompts × 8), where the JS step's cost ∝ rows shows.
 // Prints a table and writes bench/results/ml.json. Medians of several repeats. Each figure is given
 // per wall-clock second and per CPU second of this process (process.cpuUsage): on a machine shared
 // with other jobs the wall figure is depressed by contention, the CPU figure much less.
@@ -23,7 +26,7 @@ import { compactRationale } from '../lib/ml/data/synthetic-rules';
 import { VlmModel, modelConfig, countParams, numPatches, trainFlopsPerStep, type ModelSize } from '../lib/ml/model';
 import { AdamW, clipByGlobalNorm } from '../lib/ml/optimizer';
 import { TASK_PROMPT, cotCompletion, encodeCompletion, encodePrompt } from '../lib/ml/prompt';
-import { generate } from '../lib/ml/sampling';
+import { defaultDecode, generate } from '../lib/ml/sampling';
 import { Tokenizer } from '../lib/ml/tokenizer';
 import { corpusForTokenizer, exampleImages, vocabSizeFor, type SupervisedExample } from '../lib/ml/train-data';
 import { maskedNll } from '../lib/ml/train-loop';
@@ -44,6 +47,7 @@ function timed(f: () => void): Timing {
 const med = (ts: Timing[]): Timing => ({ wall: median(ts.map((t) => t.wall)), cpu: median(ts.map((t) => t.cpu)) });
 const BATCH = 16;
 const GEN_BATCH = 8;
+const ROLLOUT_BATCH = 32;
 const NEW_TOKENS = 64;
 
 type Ds = ReturnType<typeof openDataset>;
@@ -74,13 +78,16 @@ function timeTrainSteps(model: VlmModel, ds: Ds, examples: SupervisedExample[], 
   return times;
 }
 
-function timeGeneration(model: VlmModel, ds: Ds, prompt: number[], useCache: boolean, reps: number): Timing[] {
-  const images = tf.tensor4d(ds.batch('train', Array.from({ length: GEN_BATCH }, (_, i) => i)), [GEN_BATCH, 32, 32, 3]);
+type GenMode = 'js' | 'tf' | 'recompute';
+
+function timeGeneration(model: VlmModel, ds: Ds, prompt: number[], mode: GenMode, reps: number, rows = GEN_BATCH): Timing[] {
+  const how = mode === 'recompute' ? { useCache: false } : { decode: mode };
+  const images = tf.tensor4d(ds.batch('train', Array.from({ length: rows }, (_, i) => i)), [rows, 32, 32, 3]);
   const times: Timing[] = [];
   for (let r = 0; r < reps; r++) {
     let n = 0;
     // eos -1 never matches: every row produces exactly NEW_TOKENS tokens.
-    times.push(timed(() => { n = generate(model, images, Array.from({ length: GEN_BATCH }, () => prompt), { maxNewTokens: NEW_TOKENS, eos: -1, useCache }).tokens[0].length; }));
+    times.push(timed(() => { n = generate(model, images, Array.from({ length: rows }, () => prompt), { maxNewTokens: NEW_TOKENS, eos: -1, ...how }).tokens[0].length; }));
     if (n !== NEW_TOKENS) throw new Error('generation stopped early');
   }
   images.dispose();
@@ -196,8 +203,10 @@ async function main() {
     // FLOPs at the median text length (batches are padded to their longest; close to the median here).
     const flops = trainFlopsPerStep(model.config, BATCH, textLen);
     const positions = BATCH * (numPatches(model.config) + textLen);
-    const kv = med(timeGeneration(model, ds, prompt, true, 3));
-    const full = med(timeGeneration(model, ds, prompt, false, size === 'tiny' ? 3 : 1));
+    const kv = med(timeGeneration(model, ds, prompt, 'js', 5));
+    const kvTf = med(timeGeneration(model, ds, prompt, 'tf', 3));
+    const full = med(timeGeneration(model, ds, prompt, 'recompute', size === 'tiny' ? 3 : 1));
+    const wide = { js: med(timeGeneration(model, ds, prompt, 'js', 3, ROLLOUT_BATCH)), tf: med(timeGeneration(model, ds, prompt, 'tf', 3, ROLLOUT_BATCH)) };
     const genTokens = GEN_BATCH * NEW_TOKENS;
     const perSec = (n: number, ms: number) => Math.round((n * 1000) / ms);
     const r = {
@@ -208,6 +217,11 @@ async function main() {
       trainGflops: Number((flops / step.wall / 1e6).toFixed(2)), trainGflopsPerCpuSec: Number((flops / step.cpu / 1e6).toFixed(2)),
       genBatch: GEN_BATCH, genNewTokens: NEW_TOKENS,
       genTokensPerSecKv: perSec(genTokens, kv.wall), genTokensPerCpuSecKv: perSec(genTokens, kv.cpu),
+      genTokensPerSecKvTf: perSec(genTokens, kvTf.wall), genTokensPerCpuSecKvTf: perSec(genTokens, kvTf.cpu),
+      jsDecodeSpeedup: Number((kvTf.wall / kv.wall).toFixed(1)), jsDecodeSpeedupCpu: Number((kvTf.cpu / kv.cpu).toFixed(1)),
+      genDefaultDecode: defaultDecode(model.config, GEN_BATCH),
+      gen32TokensPerCpuSecKv: perSec(ROLLOUT_BATCH * NEW_TOKENS, wide.js.cpu), gen32TokensPerCpuSecKvTf: perSec(ROLLOUT_BATCH * NEW_TOKENS, wide.tf.cpu),
+      gen32DefaultDecode: defaultDecode(model.config, ROLLOUT_BATCH),
       genTokensPerSecRecompute: perSec(genTokens, full.wall), genTokensPerCpuSecRecompute: perSec(genTokens, full.cpu),
       kvSpeedup: Number((full.wall / kv.wall).toFixed(1)), kvSpeedupCpu: Number((full.cpu / kv.cpu).toFixed(1)),
     };

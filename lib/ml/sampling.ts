@@ -1,12 +1,18 @@
 // Batched decoding for GRPO and eval: greedy or temperature/top-p sampling, with the KV cache
 // (default) or by recomputing the whole sequence each step (reference, and the bench's baseline).
+// With the cache, the prompt goes through the TF prefill and each new token through either the
+// plain-JS step of decode-js.ts (no kernels; cost ∝ batch × MACs) or the TF.js step of
+// model-decode.ts (~30 kernels a layer at tens of µs each, fast matmuls); by default each group takes
+// the one its size makes cheaper (defaultDecode).
 // Draws come from a caller's Rng (lib/rng), not tf.multinomial, whose fixed seed repeats draws.
 // Prompts of different lengths are decoded in groups of equal length (no padding inside a prompt).
-// Exports: generate(model, images, prompts, opts) → Generation, pickToken (pure), GenerateOptions.
+// Exports: generate(model, images, prompts, opts) → Generation, pickToken (pure), defaultDecode,
+//          GenerateOptions.
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng';
-import type { VlmModel } from './model';
+import type { ModelConfig, VlmModel } from './model';
 import { disposeDecode } from './model-decode';
+import { decodeStepJs, prepareDecodeJs, startDecodeJs, type JsDecodeWeights } from './decode-js';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -20,6 +26,21 @@ export interface GenerateOptions {
   eos: number;
   /** false = recompute the full sequence each step (slow; for tests and the bench). */
   useCache?: boolean;
+  /** Cached one-token steps in plain JS or TF.js kernels (same numbers up to rounding); default defaultDecode. */
+  decode?: 'js' | 'tf';
+}
+
+// What one TF.js kernel call of a decode step costs, in multiply-adds of the JS step: measured here
+// (2 cores, tfjs-node and wasm alike) a TF step costs ~40 µs a kernel plus fast matmuls, the JS step
+// ~1.2 ns a MAC per row (~0.8 GMAC/s with attention): break-even near 35k MACs a kernel. Batches
+// of 8 therefore decode `tiny` in JS (up to ~20 rows) and `small` in TF.js (JS up to ~6 rows).
+const JS_MACS_PER_KERNEL = 35_000;
+
+/** 'js' when a batch of B one-token steps costs less in plain JS than in TF.js kernels (30 a layer + 8). */
+export function defaultDecode(c: ModelConfig, B: number): 'js' | 'tf' {
+  const { dim: d, mlp: m, layers: L } = c.text;
+  const macsPerToken = L * (4 * d * d + 3 * d * m) + d * c.vocabSize;
+  return B * macsPerToken <= (30 * L + 8) * JS_MACS_PER_KERNEL ? 'js' : 'tf';
 }
 
 export interface Generation {
@@ -71,10 +92,14 @@ function groupByLength(prompts: number[][]): number[][] {
 /** Decodes every row; rows are independent, so results equal decoding each prompt alone. */
 export function generate(model: VlmModel, images: tf.Tensor4D, prompts: number[][], opts: GenerateOptions): Generation {
   const out: Generation = { tokens: [], logProbs: [], samplingLogProbs: [], finished: [] };
+  // JS weights are read at most once per call: fixed during a generation, they may change between calls.
+  let js: JsDecodeWeights | undefined;
   for (const idx of groupByLength(prompts)) {
     const imgs = tf.tidy(() => tf.gather(images, tf.tensor1d(idx, 'int32')) as tf.Tensor4D);
     try {
-      const g = generateGroup(model, imgs, idx.map((i) => prompts[i]), opts);
+      const inJs = opts.useCache !== false && (opts.decode ?? defaultDecode(model.config, idx.length)) === 'js';
+      if (inJs) js ??= prepareDecodeJs(model.config, (n) => model.p(n));
+      const g = generateGroup(model, imgs, idx.map((i) => prompts[i]), opts, inJs ? js : undefined);
       idx.forEach((row, k) => {
         out.tokens[row] = g.tokens[k];
         out.logProbs[row] = g.logProbs[k];
@@ -88,13 +113,16 @@ export function generate(model: VlmModel, images: tf.Tensor4D, prompts: number[]
   return out;
 }
 
+/** Logits [B, V] of the next position after feeding `next`; may reuse one buffer, read before the next call. */
 type Step = (next: number[]) => Float32Array;
+interface Stepper { step: Step; first: Float32Array; dispose: () => void }
 
-function generateGroup(model: VlmModel, images: tf.Tensor4D, prompts: number[][], opts: GenerateOptions): Generation {
+function generateGroup(model: VlmModel, images: tf.Tensor4D, prompts: number[][], opts: GenerateOptions, js?: JsDecodeWeights): Generation {
   const B = prompts.length;
   const V = model.config.vocabSize;
   const res: Generation = { tokens: prompts.map(() => []), logProbs: prompts.map(() => []), samplingLogProbs: prompts.map(() => []), finished: prompts.map(() => false) };
-  const { step, first, dispose } = opts.useCache === false ? recomputeStepper(model, images, prompts) : cacheStepper(model, images, prompts);
+  const { step, first, dispose } = opts.useCache === false ? recomputeStepper(model, images, prompts)
+    : js ? jsStepper(model, js, images, prompts, opts.maxNewTokens) : cacheStepper(model, images, prompts);
   try {
     let logits = first;
     for (let t = 0; t < opts.maxNewTokens; t++) {
@@ -117,7 +145,26 @@ function generateGroup(model: VlmModel, images: tf.Tensor4D, prompts: number[][]
   return res;
 }
 
-function cacheStepper(model: VlmModel, images: tf.Tensor4D, prompts: number[][]): { step: Step; first: Float32Array; dispose: () => void } {
+/** TF prefill, then plain-JS steps over a cache with room for every new token (nothing to dispose). */
+function jsStepper(model: VlmModel, w: JsDecodeWeights, images: tf.Tensor4D, prompts: number[][], maxNewTokens: number): Stepper {
+  const B = prompts.length;
+  const T = prompts[0].length;
+  let length = 0;
+  const r = tf.tidy(() => {
+    const o = model.prefill(images, tf.tensor2d(prompts.flat(), [B, T], 'int32'));
+    length = o.cache.length;
+    return { logits: o.logits, layers: o.cache.layers.map((e) => ({ k: e.k, v: e.v })) };
+  });
+  try {
+    const first = r.logits.dataSync() as Float32Array;
+    const state = startDecodeJs(w, r.layers, length, B, length + maxNewTokens);
+    return { first, step: (next) => decodeStepJs(w, state, next), dispose: () => undefined };
+  } finally {
+    tf.dispose([r.logits, ...r.layers.flatMap((e) => [e.k, e.v])]);
+  }
+}
+
+function cacheStepper(model: VlmModel, images: tf.Tensor4D, prompts: number[][]): Stepper {
   const B = prompts.length;
   const T = prompts[0].length;
   let layers: tf.Tensor[][] = [];
@@ -141,7 +188,7 @@ function cacheStepper(model: VlmModel, images: tf.Tensor4D, prompts: number[][])
   return { step, first, dispose: () => { for (const pair of layers) tf.dispose(pair); layers = []; disposeDecode(dw); } };
 }
 
-function recomputeStepper(model: VlmModel, images: tf.Tensor4D, prompts: number[][]): { step: Step; first: Float32Array; dispose: () => void } {
+function recomputeStepper(model: VlmModel, images: tf.Tensor4D, prompts: number[][]): Stepper {
   const seqs = prompts.map((p) => [...p]);
   const B = seqs.length;
   const last = (): Float32Array => tf.tidy(() => {

@@ -1,13 +1,15 @@
 // The kernel-count work of issue 14.3 kept honest: the wasm buffer-sharing fixes never let one
 // tensor see another's later changes, the grouped AdamW equals the per-parameter update bit for bit
-// (across a checkpoint round trip), and the kernel budgets of a decode step and a training forward
-// do not creep back up (counted with tf.profile, so they hold on any backend).
+// (across a checkpoint round trip), and the kernel budgets of a TF.js decode step (`decode: 'tf'`)
+// and a training forward do not creep back up (counted with tf.profile, so they hold on any
+// backend); the plain-JS decode step that generate uses by default runs none.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../lib/ml/backend';
 import { VlmModel, modelConfig } from '../../../lib/ml/model';
 import { AdamW } from '../../../lib/ml/optimizer';
+import { decodeStepJs, prepareDecodeJs, startDecodeJs } from '../../../lib/ml/decode-js';
 import { rngFor } from '../../../lib/rng';
 
 before(async () => { await initBackend({ env: { TFJS_BACKEND: 'wasm' } }); });
@@ -117,7 +119,7 @@ async function kernelsOf(f: () => void): Promise<number> {
   return prof.kernels.filter((k) => !k.name.endsWith('__op')).length;
 }
 
-test('kernel budgets: a one-token decode step and a training forward of the tiny model', async () => {
+test('kernel budgets: a one-token decode step (TF.js: budget; JS: none) and a training forward of the tiny model', async () => {
   const m = VlmModel.create(modelConfig('tiny', 300), rngFor(1, 'budget'));
   const imgs = tf.zeros([2, 32, 32, 3]) as tf.Tensor4D;
   const dw = m.prepareDecode();
@@ -130,6 +132,9 @@ test('kernel budgets: a one-token decode step and a training forward of the tiny
   // + 12 MLP with its norm; plus reshape, gather, final norm and head.
   const L = m.config.text.layers;
   assert.ok(step <= 30 * L + 8, `decode step ran ${step} kernels (budget ${30 * L + 8}; 125 before issue 14.3)`);
+  const js = prepareDecodeJs(m.config, (n) => m.p(n));
+  const state = startDecodeJs(js, cache.layers, cache.length, 2, cache.length + 1);
+  assert.equal(await kernelsOf(() => { decodeStepJs(js, state, [9, 10]); }), 0, 'the JS decode step ran TF.js kernels');
   const fwd = await kernelsOf(() => tf.tidy(() => { m.completionLogProbs(imgs, [[1, 5, 6], [1, 5, 6]], [[7, 8, 0], [9, 0]]); }));
   assert.ok(fwd <= 211, `training forward ran ${fwd} kernels (budget 211; 268 before issue 14.3)`);
   tf.dispose([imgs, tokens, logits, ...cache.layers.flatMap((e) => [e.k, e.v])]);
