@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createActivities } from '../activities';
 import { ACTIVITY_NAMES, type StageActivityInput } from '../lib/stage/types';
 import { runDatasetStage } from '../activities/dataset';
@@ -23,7 +23,7 @@ import { decideWith } from '../lib/store/decide';
 import { fingerprintStageReads } from '../lib/store/fingerprint';
 import { ArtifactStore } from '../lib/store';
 import { connectClient, connectWorker } from '../lib/temporal/connection';
-import { startServer, stopServer } from '../lib/temporal/dev-server';
+import { sqlitePragmas, startServer, stopServer } from '../lib/temporal/dev-server';
 import { startPipeline } from '../lib/temporal/pipeline-client';
 import { createWorkers, runWorkers, workflowBundle } from '../lib/temporal/workers';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
@@ -229,6 +229,7 @@ async function main(): Promise<void> {
     const reusedWallMs = performance.now() - tr;
     const result = {
       bench: 'engine', date: new Date().toISOString(), cpus: cpus().length, node: process.version,
+      sqlitePragmas: sqlitePragmas(process.env).join(',') || 'server default',
       note: 'embedded dev server (SQLite), in-process worker; tiny real dataset stages (8/2/2 images of 8x8); medians in ms',
       coldStartParts: { serverStartMs: round(serverStartMs), workflowBundleMs: round(bundleMs), workerCreateMs: round(workerCreateMs) },
       workflowBundle: bundle,
@@ -246,8 +247,10 @@ async function main(): Promise<void> {
       planDemo: plan,
       folderFingerprint: fingerprint,
     };
-    mkdirSync(join(__dirname, 'results'), { recursive: true });
-    writeFileSync(join(__dirname, 'results', 'engine.json'), `${JSON.stringify(result, null, 2)}\n`);
+    // BENCH_ENGINE_OUT: write elsewhere (A/B runs on a busy machine must not replace the committed file).
+    const out = process.env.BENCH_ENGINE_OUT ?? join(__dirname, 'results', 'engine.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     console.log(JSON.stringify(result, null, 2));
   } finally {
     w.shutdown();

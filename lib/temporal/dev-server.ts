@@ -27,6 +27,20 @@ export interface ServerInfo {
 
 export const DEFAULT_PORT = 7233;
 
+/**
+ * SQLite settings of the dev server's store. Its default (rollback journal, synchronous FULL) pays
+ * several fsyncs per transaction, and every stage transition is a few transactions. WAL with
+ * synchronous NORMAL commits without an fsync (the WAL is synced at checkpoints): a killed server
+ * loses nothing (the WAL is in the OS cache and replayed on open), only a power cut may drop the
+ * last transactions. `CLGRPO_SQLITE_PRAGMAS=default` keeps the server's own settings; any other
+ * value is a comma-separated list of PRAGMA=VALUE pairs (the CLI allows journal_mode and synchronous).
+ */
+export function sqlitePragmas(env: Env): string[] {
+  const v = env.CLGRPO_SQLITE_PRAGMAS?.trim();
+  if (v === 'default') return [];
+  return (v || 'journal_mode=wal,synchronous=normal').split(',').map((p) => p.trim()).filter(Boolean);
+}
+
 const stateFile = (home: string): string => join(home, 'temporal-server.json');
 const pidFile = (home: string): string => join(home, 'temporal-server.pid');
 
@@ -201,6 +215,7 @@ export async function startServer(opts: StartOptions): Promise<ServerInfo & { re
   const port = await freePortPair(opts.port ?? (Number(env.CLGRPO_TEMPORAL_PORT) || DEFAULT_PORT));
   const db = join(home, 'temporal.db');
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', db,
+    ...sqlitePragmas(env).flatMap((p) => ['--sqlite-pragma', p]),
     '--log-level', 'warn', '--namespace', namespaceOf(env),
     ...Object.values(SEARCH_ATTRIBUTES).flatMap((n) => ['--search-attribute', `${n}=Keyword`]),
     ...(opts.headless ? ['--headless'] : ['--ui-port', String(port + 1000)])];
