@@ -70,6 +70,12 @@ export async function execute(ctx: Ctx, deps: CliDeps, plan: Plan, o: ExecuteOpt
   const queues = [...new Set(plan.stages.map((s) => s.queue))];
   const say = o.json ? (m: string) => console.error(m) : (m: string) => console.log(m);
   let worker: WorkerProcess | undefined;
+  // The local worker is created while the workflow starts (creating it is the slowest part of a
+  // reused run: the native connection and the workflow sandbox); the run's first workflow task waits
+  // on the queue for it. A failed creation surfaces when it is awaited below.
+  const starting = o.noWorker || o.detach ? undefined
+    : deps.startWorker({ endpoint: c.endpoint, env: ctx.env, queues, concurrency: o.concurrency ?? defaultStageConcurrency(ctx.env, plan.maxParallel), log, shutdownGraceMs: 30_000 });
+  starting?.then((w) => { worker = w; }, () => undefined);
   try {
     let handle: WorkflowHandle;
     let runId: string;
@@ -92,14 +98,16 @@ export async function execute(ctx: Ctx, deps: CliDeps, plan: Plan, o: ExecuteOpt
       say(`detached: follow with 'clgrpo watch ${o.workflowId}'; a worker must serve queues ${[PIPELINE_TASK_QUEUE, ...queues].join(', ')} ('clgrpo worker --queues ${queues.join(',')}')`);
       return 0;
     }
-    if (!o.noWorker) {
-      const w = await deps.startWorker({ endpoint: c.endpoint, env: ctx.env, queues, concurrency: o.concurrency ?? defaultStageConcurrency(ctx.env, plan.maxParallel), log, shutdownGraceMs: 30_000 });
+    if (starting) {
+      const w = await starting;
       worker = w;
       shutdownOnSignals({ shutdown: () => { say(`stopping the local worker; the run stays open: 'clgrpo resume ${o.workflowId}' or start 'clgrpo worker'`); w.shutdown(); } }, log);
     }
     const final = await followUntilDone(c.client, handle, worker?.done, o.json, () => recordStatus(ctx, o.workflowId));
     return finish(ctx, final, o);
   } finally {
+    // A worker still being created when the start was refused is stopped once it exists.
+    if (!worker) worker = await starting?.catch(() => undefined);
     if (worker) {
       worker.shutdown();
       await worker.done;

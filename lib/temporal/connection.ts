@@ -3,7 +3,9 @@
 // and the search-attribute keys the engine writes.
 import { Client, Connection } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+// The worker package (native core bridge, bundler) is loaded only by what connects a worker: the
+// client-only commands (status, watch, runs, cancel) start ~0.35 s sooner without it.
+import type { NativeConnection } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from './names';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -31,6 +33,7 @@ export async function connectClient(ep: Endpoint): Promise<{ client: Client; con
 
 export async function connectWorker(ep: Endpoint): Promise<NativeConnection> {
   installRuntime();
+  const { NativeConnection } = require('@temporalio/worker') as typeof import('@temporalio/worker');
   return NativeConnection.connect({ address: ep.address });
 }
 
@@ -64,6 +67,7 @@ let runtimeInstalled = false;
 export function installRuntime(level = process.env.CLGRPO_TEMPORAL_LOG ?? 'ERROR'): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
   try {
     Runtime.install({
       logger: new DefaultLogger(level as 'WARN'),
