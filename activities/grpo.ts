@@ -15,7 +15,8 @@ import { REWARD_VERSIONS, resolveRewards } from '../lib/ml/rewards';
 import { trainerOf } from '../lib/spec/kinds';
 import { finishTrlTraining, inputOf, runTrl } from '../lib/stage/trl-stage';
 import { redactSecrets } from './failures';
-import type { ResolvedInput, StageContext, StageImplementation, StageOutput } from './types';
+import type { ProgressDetails, ResolvedInput, StageContext, StageImplementation, StageOutput } from './types';
+import type { JsonObject } from '../lib/canonical';
 
 function input(ctx: StageContext, name: string): ResolvedInput {
   const i = ctx.inputs.find((x) => x.input === name);
@@ -72,6 +73,8 @@ export const runGrpoStage: StageImplementation = async (ctx) => {
   const policy = loadModelDir(modelIn.dir);
   const reference = loadModelDir(modelIn.dir);
   const warned: string[] = [];
+  // A warning stays visible in every later heartbeat's phase (the CLI's status line), not just one.
+  const beat = (d: ProgressDetails): void => ctx.heartbeat(warned.length ? { ...d, phase: `${d.phase ?? 'training'} (warning: ${warned.join(', ')})` } : d);
   try {
     if (ctx.previousProgress) {
       ctx.log.info(`grpo '${ctx.stage.id}': previous attempt reported step ${ctx.previousProgress.step}; resuming from the newest intact checkpoint on disk`);
@@ -79,14 +82,13 @@ export const runGrpoStage: StageImplementation = async (ctx) => {
     const res = await trainGrpo({
       policy: policy.model, reference: reference.model, tokenizer: policy.tokenizer, dataset, params: p,
       seed: ctx.stage.seed, workDir: ctx.workDir, signal: ctx.signal,
-      // A warning stays visible in every later heartbeat's phase (the CLI's status line), not just one.
-      heartbeat: (d) => ctx.heartbeat(warned.length ? { ...d, phase: `${d.phase ?? 'training'} (warning: ${warned.join(', ')})` } : d),
+      heartbeat: beat,
       warn: (code, message) => {
         if (!warned.includes(code)) warned.push(code);
         ctx.log.warn(`grpo warning ${code}: ${message}`);
       },
     });
-    ctx.heartbeat({ step: p.steps, total: p.steps, phase: 'writing artifact' });
+    beat({ step: p.steps, total: p.steps, phase: 'writing artifact' });
     writeModelFiles(ctx.outDir, policy.model, policy.tokenizer, { kind: 'grpo', steps: p.steps, curves: res.curves });
     const keep = ['reward.total', 'reward.format', 'reward.accuracy', 'accuracy', 'formatRate', 'kl', 'clipLowFrac', 'clipHighFrac', 'entropy', 'zeroAdvantageFrac'];
     const metrics = Object.fromEntries(keep.filter((k) => k in res.last).map((k) => [k, res.last[k]]));
@@ -98,6 +100,8 @@ export const runGrpoStage: StageImplementation = async (ctx) => {
         reference: modelIn.artifactId,
         rewards: rewardLineage(p),
         resumedFromStep: res.resumedFrom,
+        // Present when this attempt resumed: exact (same backend, TF.js and CPU kind) or not, and both origins.
+        ...(res.resume ? { resume: JSON.parse(JSON.stringify(res.resume)) as JsonObject } : {}),
         ...(res.warnings.length ? { warnings: res.warnings } : {}),
         medianStepMs: { sampling: res.timing.sampleMs, reference: res.timing.referenceMs, update: res.timing.updateMs },
       },

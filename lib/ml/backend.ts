@@ -191,3 +191,22 @@ export function compareOrigins(from: NumericsOrigin | undefined, to: NumericsOri
   ].filter((d): d is string => typeof d === 'string');
   return { exact: differs.length === 0, differs };
 }
+
+/** What a resume means for exactness (lineage.resume of a trained model). */
+export interface ResumeRecord {
+  exact: boolean;
+  fromStep: number;
+  /** Who wrote the checkpoint (null: not recorded, i.e. an older checkpoint). */
+  from: NumericsOrigin | null;
+  to: NumericsOrigin;
+  /** What differs, e.g. 'backend wasm → tfjs-node' (empty when exact). */
+  differs: string[];
+}
+
+/** The record of resuming at `step` from a checkpoint written at `from`, on this process's backend. */
+export function resumeRecordFor(step: number, from: NumericsOrigin | undefined): ResumeRecord {
+  const to = numericsOrigin();
+  if (!to) throw new Error('a resume needs initBackend() first');
+  const { exact, differs } = compareOrigins(from, to);
+  return { exact, fromStep: step, from: from ?? null, to, differs };
+}

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { PretrainParamsResolved } from '../spec/spec-types.generated';
 import type { StageContext } from '../stage/types';
 import { ClgrpoError, ErrorType } from '../errors';
-import { compareOrigins, numericsOrigin, type NumericsOrigin } from './backend';
+import { resumeRecordFor, type NumericsOrigin, type ResumeRecord } from './backend';
 import { CheckpointStore } from './checkpoint';
 import type { Dataset } from './data/dataset';
 import { numPatches, type VlmModel } from './model';
@@ -44,26 +44,15 @@ export interface TrainResult {
   resume?: ResumeRecord;
 }
 
-export interface ResumeRecord {
-  exact: boolean;
-  fromStep: number;
-  /** Who wrote the checkpoint (null: not recorded, i.e. an older checkpoint). */
-  from: NumericsOrigin | null;
-  to: NumericsOrigin;
-  /** What differs, e.g. 'backend wasm → tfjs-node' (empty when exact). */
-  differs: string[];
-}
 
 /** Compares the checkpoint's origin with this process's; warns when the resume cannot be bit-exact. */
 function resumeRecord(ctx: StageContext, kind: string, step: number, from: NumericsOrigin | undefined): ResumeRecord {
-  const to = numericsOrigin();
-  if (!to) throw new Error('trainSupervised needs initBackend() first');
-  const { exact, differs } = compareOrigins(from, to);
-  if (!exact) {
-    ctx.log.warn(`${kind} resumes from a checkpoint written elsewhere (${differs.join('; ')}): training continues, but the result will not be bit-identical to an uninterrupted run`,
-      { from: from ?? null, to });
+  const r = resumeRecordFor(step, from);
+  if (!r.exact) {
+    ctx.log.warn(`${kind} resumes from a checkpoint written elsewhere (${r.differs.join('; ')}): training continues, but the result will not be bit-identical to an uninterrupted run`,
+      { from: r.from, to: r.to });
   }
-  return { exact, fromStep: step, from: from ?? null, to, differs };
+  return r;
 }
 
 /** Mean negative log-likelihood over the completion tokens of a batch (a scalar tensor). */

@@ -135,6 +135,42 @@ test('a SIGKILLed grpo stage resumes from its checkpoint to the same final weigh
   assert.ok(!a.equals(input), 'training changed nothing');
 });
 
+test('a grpo resume records whether it is exact: same origin yes; a checkpoint from another CPU kind is reported, not hidden', async () => {
+  const params: GrpoParams = { ...BASE, steps: 2, groupSize: 4, microBatch: 8, checkpointEvery: 2 };
+  const attempt = async (workDir: string, steps: number) => {
+    const beats: ProgressDetails[] = [];
+    const warns: string[] = [];
+    const ctx = { ...ctxFor({ ...params, steps }, beats), workDir, log: { info: () => {}, warn: (m: string) => warns.push(m), error: () => {} } };
+    const out = await runGrpoStage(ctx);
+    return { out, beats, warns, resume: out.lineage?.resume as { exact: boolean; fromStep: number; from: { cpu: { isa: string } }; differs: string[] } | undefined };
+  };
+  // Same process, same backend: exact.
+  const same = tmp('resume-same');
+  const first = await attempt(same, 2);
+  assert.equal(first.resume, undefined, 'a fresh attempt has no resume record');
+  const again = await attempt(same, 4);
+  assert.equal(again.out.lineage?.resumedFromStep, 2);
+  assert.deepEqual({ exact: again.resume?.exact, fromStep: again.resume?.fromStep, differs: again.resume?.differs }, { exact: true, fromStep: 2, differs: [] });
+  assert.ok(!again.warns.some((w) => /written elsewhere/.test(w)), again.warns.join('\n'));
+
+  // The checkpoint says another CPU kind wrote it (its manifest's origin; the files' hashes do not cover it).
+  const other = tmp('resume-other');
+  await attempt(other, 2);
+  const ckpts = path.join(other, 'checkpoints');
+  const manifestFile = path.join(ckpts, fs.readFileSync(path.join(ckpts, 'LATEST'), 'utf8').trim(), 'manifest.json');
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+  manifest.origin.cpu = { ...manifest.origin.cpu, isa: 'elsewhere' };
+  fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+  const moved = await attempt(other, 4);
+  assert.equal(moved.resume?.exact, false);
+  assert.equal(moved.resume?.from.cpu.isa, 'elsewhere');
+  assert.equal(moved.resume?.differs.length, 1);
+  assert.match(moved.resume!.differs[0], /^cpu .* \(isa elsewhere\) → /);
+  assert.ok(moved.warns.some((w) => /^grpo warning inexact-resume: grpo resumes from a checkpoint written elsewhere \(cpu /.test(w)), moved.warns.join('\n'));
+  const phased = moved.beats.filter((b) => b.phase !== undefined);
+  assert.ok(phased.length > 0 && phased.every((b) => b.phase!.includes('(warning: inexact-resume)')), JSON.stringify(phased.map((b) => b.phase)));
+});
+
 test('cross-field params are checked with numbers, all at once', () => {
   assert.throws(() => checkGrpoParams({ ...BASE, groupSize: 3, promptsPerStep: 3, microBatch: 4, clip: { low: 1, high: 0.1 } }, 'stage x'),
     (e: unknown) => e instanceof ClgrpoError && e.type === ErrorType.Config

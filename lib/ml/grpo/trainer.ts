@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ClgrpoError, ErrorType } from '../../errors';
 import { Rng, rngFor, type RngState } from '../../rng';
 import type { ProgressDetails } from '../../stage/types';
+import { resumeRecordFor, type ResumeRecord } from '../backend';
 import { CheckpointStore } from '../checkpoint';
 import type { Dataset } from '../data/dataset';
 import type { VlmModel } from '../model';
@@ -39,6 +40,8 @@ export type Curves = Record<string, Array<[number, number]>>;
  */
 export const ZERO_ADVANTAGE_WARN_AFTER = 3;
 export const ZERO_ADVANTAGE_WARNING = 'zero-advantage';
+/** Warning code: this attempt resumed from a checkpoint another backend / TF.js / CPU kind wrote. */
+export const INEXACT_RESUME_WARNING = 'inexact-resume';
 
 /** The fraction of groups (consecutive runs of `groupSize` rewards) whose rewards are all equal: TRL's frac_reward_zero_std. */
 export function zeroAdvantageFrac(rewards: readonly number[], groupSize: number): number {
@@ -78,6 +81,8 @@ export interface GrpoResult {
   /** Metrics of the last step. */
   last: Record<string, number>;
   resumedFrom: number;
+  /** Set when this attempt resumed from a checkpoint: whether that is bit-exact, and both origins. */
+  resume?: ResumeRecord;
   /** Warnings raised by this attempt (code + message), e.g. zero-advantage. */
   warnings: Array<{ code: string; message: string }>;
   /** Median milliseconds per step of each phase over this attempt's steps. */
@@ -143,6 +148,12 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoResult> {
   const loaded = ckpt.loadLatest();
   if (loaded) state = restore(loaded, run.policy, opt);
   const resumedFrom = state.step;
+  // Bit-exact only on the backend, TF.js version and CPU kind that wrote the checkpoint; otherwise
+  // said in the log, every later heartbeat (the warn hook) and lineage.resume, never hidden.
+  const resume = loaded ? resumeRecordFor(state.step, loaded.origin) : undefined;
+  if (resume && !resume.exact) {
+    run.warn?.(INEXACT_RESUME_WARNING, `grpo resumes from a checkpoint written elsewhere (${resume.differs.join('; ')}): training continues, but the result will not be bit-identical to an uninterrupted run`);
+  }
   const rng = new Rng(state.rng);
   const times = { sample: [] as number[], reference: [] as number[], update: [] as number[] };
   let last: Record<string, number> = {};
@@ -217,7 +228,7 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoResult> {
   // Resumed after the final checkpoint: nothing ran, the last step's metrics are in the curves.
   if (!Object.keys(last).length) last = Object.fromEntries(Object.entries(state.curves).map(([k, v]) => [k, v[v.length - 1][1]]));
   return {
-    curves: state.curves, last, resumedFrom, warnings,
+    curves: state.curves, last, resumedFrom, warnings, ...(resume ? { resume } : {}),
     timing: { sampleMs: median(times.sample), referenceMs: median(times.reference), updateMs: median(times.update) },
   };
 }
