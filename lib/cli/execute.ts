@@ -3,6 +3,7 @@
 // queues unless told not to, start the workflow (a running run of that name is refused), write the
 // run record, print the Web UI link, follow progress, print the summary. Exit 0 only on success.
 import { spawnSync } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ClgrpoError } from '../errors';
@@ -130,6 +131,11 @@ async function followUntilDone(client: Client, handle: WorkflowHandle, workerDon
   // The server tells us when the run closes (a long poll on its close event, following continue-as-new),
   // so a short run ends as soon as it closes instead of at the next poll (up to a second later).
   const stopWaiting = new AbortController();
+  // The SDK adds an abort listener to this signal for every long poll of result() and never removes
+  // it (@temporalio/client connection.js, callContextStorage): a run followed for hours collects
+  // hundreds, all released with the signal when the wait ends. Without this Node warned of a leak
+  // ("MaxListenersExceededWarning: 11 abort listeners") a few minutes into every long run.
+  setMaxListeners(0, stopWaiting.signal);
   const closed = client.withAbortSignal(stopWaiting.signal, () => handle.result()).catch(() => undefined);
   try {
     return await follow(handle, { quiet, signal: ac.signal, fallback, closed });
