@@ -1,10 +1,12 @@
 // Benchmark of the VLM on the chosen backend, for the `tiny` and `small` sizes:
 //  - training tokens/s (decoder positions = image tokens + text, per second) and achieved GFLOP/s
 //    from the FLOP count of a step (model-config.ts trainFlopsPerStep), on realistic CoT examples;
-//  - generation tokens/s for 8 sequences × 64 new tokens with the KV cache — one-token steps in plain
-//    JS (decode-js.ts: `Kv`) and in TF.js kernels (`KvTf`, the only path before issue 14; generate's
-//    default picks per batch, `genDefaultDecode`) — and by recomputation; JS and TF again at 32
-//    sequences (a GRPO rollout: 4 prompts × 8), where the JS step's cost ∝ rows shows.
+//  - generation tokens/s for 8 and 32 sequences (32: a GRPO rollout, 4 prompts × 8) × 64 new tokens
+//    with the KV cache, one-token steps three ways, interleaved rep by rep so a shared machine's load
+//    hits all alike: TF.js kernels (`tf`, the only path before issue 14), the JS step with WebAssembly
+//    SIMD matmuls (`simd`, decode-js.ts + wasm-simd.ts) and with scalar-JS ones (`scalar`);
+//    ratios between them, and generate's default per batch (`defaultDecode`); then 8 sequences by
+//    recomputation (the KV speedup's baseline).
 // Prints a table and writes bench/results/ml.json. Medians of several repeats. Each figure is given
 // per wall-clock second and per CPU second of this process (process.cpuUsage): on a machine shared
 // with other jobs the wall figure is depressed by contention, the CPU figure much less.
@@ -14,7 +16,8 @@
 // with the project's own step, at 1 and 2 torch threads; ratios project/PyTorch per wall and per CPU
 // second, and the float32 matmul limit of numpy/torch beside the backend's own. Needs the Python env
 // (`npm run setup:python`, or CLGRPO_BENCH_TORCH=1 to install it here); otherwise "skipped: no torch".
-// `node --import tsx bench/ml.ts [tiny,small]` limits the sizes of both parts.
+// `node --import tsx bench/ml.ts [tiny,small] [--gen-only] [--out file.json]`: sizes of both parts;
+// --gen-only skips training, recomputation and PyTorch; --out writes elsewhere than bench/results.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,7 +29,8 @@ import { compactRationale } from '../lib/ml/data/synthetic-rules';
 import { VlmModel, modelConfig, countParams, numPatches, trainFlopsPerStep, type ModelSize } from '../lib/ml/model';
 import { AdamW, clipByGlobalNorm } from '../lib/ml/optimizer';
 import { TASK_PROMPT, cotCompletion, encodeCompletion, encodePrompt } from '../lib/ml/prompt';
-import { defaultDecode, generate } from '../lib/ml/sampling';
+import { defaultDecode, generate, type GenerateOptions } from '../lib/ml/sampling';
+import { defaultJsKernel } from '../lib/ml/decode-js';
 import { Tokenizer } from '../lib/ml/tokenizer';
 import { corpusForTokenizer, exampleImages, vocabSizeFor, type SupervisedExample } from '../lib/ml/train-data';
 import { maskedNll } from '../lib/ml/train-loop';
@@ -78,10 +82,13 @@ function timeTrainSteps(model: VlmModel, ds: Ds, examples: SupervisedExample[], 
   return times;
 }
 
-type GenMode = 'js' | 'tf' | 'recompute';
+type GenMode = 'simd' | 'scalar' | 'tf' | 'recompute';
+const GEN_OPTS: Record<GenMode, Partial<GenerateOptions>> = {
+  simd: { decode: 'js', jsKernel: 'simd' }, scalar: { decode: 'js', jsKernel: 'scalar' }, tf: { decode: 'tf' }, recompute: { useCache: false },
+};
 
 function timeGeneration(model: VlmModel, ds: Ds, prompt: number[], mode: GenMode, reps: number, rows = GEN_BATCH): Timing[] {
-  const how = mode === 'recompute' ? { useCache: false } : { decode: mode };
+  const how = GEN_OPTS[mode];
   const images = tf.tensor4d(ds.batch('train', Array.from({ length: rows }, (_, i) => i)), [rows, 32, 32, 3]);
   const times: Timing[] = [];
   for (let r = 0; r < reps; r++) {
@@ -92,6 +99,27 @@ function timeGeneration(model: VlmModel, ds: Ds, prompt: number[], mode: GenMode
   }
   images.dispose();
   return times;
+}
+
+/**
+ * The three cached decode steps on `rows` sequences, one generation of each in turn per rep (after a
+ * warm-up round): tokens per wall and CPU second, and ratios per CPU second (medians).
+ */
+function compareDecodes(model: VlmModel, ds: Ds, prompt: number[], rows: number, reps: number) {
+  const modes = (['tf', 'scalar', 'simd'] as const).filter((m) => m !== 'simd' || defaultJsKernel === 'simd');
+  const times = new Map<GenMode, Timing[]>(modes.map((m) => [m, []]));
+  for (let r = -1; r < reps; r++) {
+    for (const m of modes) {
+      const t = timeGeneration(model, ds, prompt, m, 1, rows);
+      if (r >= 0) times.get(m)!.push(...t);
+    }
+  }
+  const n = rows * NEW_TOKENS;
+  const perCpu = Object.fromEntries(modes.map((m) => [m, rate(n, times.get(m)!, 'cpu')]));
+  const perWall = Object.fromEntries(modes.map((m) => [m, rate(n, times.get(m)!, 'wall')]));
+  const ratios = 'simd' in perCpu ? { simdOverScalar: ratio(perCpu.simd, perCpu.scalar), simdOverTf: ratio(perCpu.simd, perCpu.tf), scalarOverTf: ratio(perCpu.scalar, perCpu.tf) }
+    : { scalarOverTf: ratio(perCpu.scalar, perCpu.tf) };
+  return { rows, newTokens: NEW_TOKENS, reps, tokensPerCpuSec: perCpu, tokensPerSec: perWall, cpuRatios: ratios, defaultDecode: defaultDecode(model.config, rows) };
 }
 
 const TORCH_THREADS = [1, 2];
@@ -186,8 +214,12 @@ async function main() {
   writeSyntheticDataset(dir, { seed: 1, train: 600, val: 0, test: 0 });
   const ds = openDataset(dir);
   const results: Record<string, unknown>[] = [];
-  const sizes = (process.argv[2] ?? 'tiny,small').split(',') as ModelSize[];
-  const py = referencePython();
+  const args = process.argv.slice(2);
+  const genOnly = args.includes('--gen-only');
+  const outAt = args.indexOf('--out');
+  const outFile = outAt >= 0 ? path.resolve(args[outAt + 1]) : path.join(__dirname, 'results', 'ml.json');
+  const sizes = (args.find((a, i) => !a.startsWith('--') && (outAt < 0 || i !== outAt + 1)) ?? 'tiny,small').split(',') as ModelSize[];
+  const py: ReturnType<typeof referencePython> = genOnly ? { skipped: '--gen-only' } : referencePython();
   const ref = 'python' in py ? startReference(py.python) : undefined;
   const torchSizes: Record<string, unknown>[] = [];
   for (const size of sizes) {
@@ -199,36 +231,33 @@ async function main() {
     }));
     const textLen = median(examples.map((e) => e.prompt.length + e.completion.length));
     const model = VlmModel.create(modelConfig(size, tok.vocabSize), rngFor(1, 'bench', size));
-    const step = med(timeTrainSteps(model, ds, examples, size === 'tiny' ? 10 : 6));
-    // FLOPs at the median text length (batches are padded to their longest; close to the median here).
-    const flops = trainFlopsPerStep(model.config, BATCH, textLen);
-    const positions = BATCH * (numPatches(model.config) + textLen);
-    const kv = med(timeGeneration(model, ds, prompt, 'js', 5));
-    const kvTf = med(timeGeneration(model, ds, prompt, 'tf', 3));
-    const full = med(timeGeneration(model, ds, prompt, 'recompute', size === 'tiny' ? 3 : 1));
-    const wide = { js: med(timeGeneration(model, ds, prompt, 'js', 3, ROLLOUT_BATCH)), tf: med(timeGeneration(model, ds, prompt, 'tf', 3, ROLLOUT_BATCH)) };
-    const genTokens = GEN_BATCH * NEW_TOKENS;
-    const perSec = (n: number, ms: number) => Math.round((n * 1000) / ms);
-    const r = {
-      size, params: countParams(model.config), vocabSize: tok.vocabSize, batch: BATCH, medianTextTokens: textLen,
-      trainStepMs: Math.round(step.wall), trainStepCpuMs: Math.round(step.cpu),
-      trainTokensPerSec: perSec(positions, step.wall), trainTokensPerCpuSec: perSec(positions, step.cpu),
-      trainTextTokensPerSec: perSec(BATCH * textLen, step.wall),
-      trainGflops: Number((flops / step.wall / 1e6).toFixed(2)), trainGflopsPerCpuSec: Number((flops / step.cpu / 1e6).toFixed(2)),
-      genBatch: GEN_BATCH, genNewTokens: NEW_TOKENS,
-      genTokensPerSecKv: perSec(genTokens, kv.wall), genTokensPerCpuSecKv: perSec(genTokens, kv.cpu),
-      genTokensPerSecKvTf: perSec(genTokens, kvTf.wall), genTokensPerCpuSecKvTf: perSec(genTokens, kvTf.cpu),
-      jsDecodeSpeedup: Number((kvTf.wall / kv.wall).toFixed(1)), jsDecodeSpeedupCpu: Number((kvTf.cpu / kv.cpu).toFixed(1)),
-      genDefaultDecode: defaultDecode(model.config, GEN_BATCH),
-      gen32TokensPerCpuSecKv: perSec(ROLLOUT_BATCH * NEW_TOKENS, wide.js.cpu), gen32TokensPerCpuSecKvTf: perSec(ROLLOUT_BATCH * NEW_TOKENS, wide.tf.cpu),
-      gen32DefaultDecode: defaultDecode(model.config, ROLLOUT_BATCH),
-      genTokensPerSecRecompute: perSec(genTokens, full.wall), genTokensPerCpuSecRecompute: perSec(genTokens, full.cpu),
-      kvSpeedup: Number((full.wall / kv.wall).toFixed(1)), kvSpeedupCpu: Number((full.cpu / kv.cpu).toFixed(1)),
-    };
+    const decodes = [GEN_BATCH, ROLLOUT_BATCH].map((rows) => compareDecodes(model, ds, prompt, rows, size === 'tiny' ? 5 : 3));
+    let r: Record<string, unknown> = { size, params: countParams(model.config), vocabSize: tok.vocabSize, jsKernel: defaultJsKernel, decodes };
+    if (!genOnly) {
+      const step = med(timeTrainSteps(model, ds, examples, size === 'tiny' ? 10 : 6));
+      // FLOPs at the median text length (batches are padded to their longest; close to the median here).
+      const flops = trainFlopsPerStep(model.config, BATCH, textLen);
+      const positions = BATCH * (numPatches(model.config) + textLen);
+      const kv = med(timeGeneration(model, ds, prompt, defaultDecode(model.config, GEN_BATCH) === 'tf' ? 'tf' : defaultJsKernel, 3));
+      const full = med(timeGeneration(model, ds, prompt, 'recompute', size === 'tiny' ? 3 : 1));
+      const genTokens = GEN_BATCH * NEW_TOKENS;
+      const perSec = (n: number, ms: number) => Math.round((n * 1000) / ms);
+      r = {
+        ...r, batch: BATCH, medianTextTokens: textLen,
+        trainStepMs: Math.round(step.wall), trainStepCpuMs: Math.round(step.cpu),
+        trainTokensPerSec: perSec(positions, step.wall), trainTokensPerCpuSec: perSec(positions, step.cpu),
+        trainTextTokensPerSec: perSec(BATCH * textLen, step.wall),
+        trainGflops: Number((flops / step.wall / 1e6).toFixed(2)), trainGflopsPerCpuSec: Number((flops / step.cpu / 1e6).toFixed(2)),
+        genBatch: GEN_BATCH, genNewTokens: NEW_TOKENS,
+        genTokensPerSecKv: perSec(genTokens, kv.wall), genTokensPerCpuSecKv: perSec(genTokens, kv.cpu),
+        genTokensPerSecRecompute: perSec(genTokens, full.wall), genTokensPerCpuSecRecompute: perSec(genTokens, full.cpu),
+        kvSpeedup: Number((full.wall / kv.wall).toFixed(1)), kvSpeedupCpu: Number((full.cpu / kv.cpu).toFixed(1)),
+      };
+    }
     console.log(JSON.stringify(r));
     results.push(r);
     model.dispose();
-    if (ref) torchSizes.push({ size, ...(await sideBySide(ref, size, tok, ds, examples, prompt, size === 'tiny' ? 5 : 3)) });
+    if (ref && !genOnly) torchSizes.push({ size, ...(await sideBySide(ref, size, tok, ds, examples, prompt, size === 'tiny' ? 5 : 3)) });
   }
   fs.rmSync(dir, { recursive: true, force: true });
   let torch: Record<string, unknown>;
@@ -242,8 +271,8 @@ async function main() {
     torch = { env: REFERENCE_ENV, matmul, sizes: torchSizes };
   }
   const out = { backend: backendInfo().name, cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Number(x.toFixed(2))), date: new Date().toISOString(), results, torch };
-  fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(__dirname, 'results', 'ml.json'), `${JSON.stringify(out, null, 2)}\n`);
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.writeFileSync(outFile, `${JSON.stringify(out, null, 2)}\n`);
 }
 
 void main();

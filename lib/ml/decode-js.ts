@@ -1,36 +1,54 @@
-// The one-token decode step in plain JavaScript over Float32Arrays (issue 14). At these sizes a
-// step for a batch of 8 is a few MFLOP, while the TF.js path (model-decode.ts) runs ~30 kernels per
-// layer at 25–180 µs each; loops over typed arrays pay none of that. Once per generate() call
-// `prepareDecodeJs` reads every text weight once (dataSync), folds the RMSNorm gains into the
-// following matrix and stores each matrix transposed ([out, in]), so a matmul is dot products over
-// contiguous rows. `startDecodeJs` copies the TF prefill's keys/values once into preallocated
-// [B, H, maxLen, hd] arrays per layer; `decodeStepJs` then allocates nothing.
-// Loop order, measured here (node 20, 8 × 128 @ 128 × 384, MAC/s): i-k-j accumulating into a
-// Float32Array row 0.34–0.44 G, into a Float64Array row 0.41 G; dot products over transposed rows
-// with one double accumulator 0.46–0.51 G, 4 batch rows at once 1.05–1.2 G, and 4 rows × 2 columns
-// (8 independent double sums, each load used 2–4 times) 1.6–1.85 G, the kernel used below. V8 does
-// not vectorise, so that is near the ceiling of scalar JS: f64 weights or float32 (Math.fround)
-// sums were no faster. Attention sums four keys per pass for the same reason.
+// The one-token decode step outside TF.js, in JS loops over typed arrays and WebAssembly SIMD
+// (issue 14). At these sizes a step for a batch of 8 is a few MFLOP, while the TF.js path
+// (model-decode.ts) runs ~30 kernels per layer at 25–180 µs each; these loops pay none of that. Once per generate() call
+// `prepareDecodeJs` reads every text weight once (dataSync) and folds the RMSNorm gains into the
+// following matrix. `startDecodeJs` copies the TF prefill's keys/values once into a preallocated
+// cache per layer; `decodeStepJs` then allocates nothing.
+// Projections (qkv, wo, w1|w3, w2, head) and attention run on one of two kernels, `JsKernel`:
+//  - 'simd' (default where the engine has WebAssembly SIMD): wasm-simd.ts's f64x2 kernels, 5–7
+//    GMAC/s on one core here. Weights go into its WebAssembly.Memory once per prepare ([in, out] rows,
+//    padded to 8 columns, as doubles); the step's buffers and the KV cache (keys transposed, so a
+//    head's scores are one matmul) are views of that memory, so nothing is copied per step.
+//  - 'scalar' (the reference and fallback): matrices stored transposed ([out, in]), 4 rows × 2 columns
+//    of dot products per pass in double sums, 1.6–1.85 GMAC/s (i-k-j into a row 0.34–0.44; one double
+//    accumulator 0.46–0.51): the ceiling of scalar JS, since V8 does not vectorise.
+// Both do the same arithmetic in the same order (float32 values, double sums in k order, a float32
+// rounding wherever the scalar path stores into a Float32Array), so they give the same bits: the
+// SIMD path inherits every numeric pin of the scalar one. float32 SIMD sums (2× faster kernels) moved
+// `small`'s greedy log-probs 1.6e-5 off the TF.js pins of kernel-pins.test.ts, past its 1e-5.
 // Same maths as decodeOneStep (RMSNorm, RoPE, causal attention over the cache, SwiGLU, final norm
 // and tied head); results differ from it only by float rounding (decode-js.test.ts).
-// Exports: JsDecodeWeights, JsDecodeState, prepareDecodeJs, startDecodeJs, decodeStepJs.
+// Exports: JsKernel, defaultJsKernel, JsDecodeWeights, JsDecodeState, prepareDecodeJs, startDecodeJs,
+//          decodeStepJs.
 import type * as tf from '@tensorflow/tfjs';
 import type { KvEntry } from './model-layers';
 import type { ModelConfig } from './model-config';
+import { SimdMemory, simdSupported, type SimdMatrix } from './wasm-simd';
 
-/** Transposed [out, in] matrices, gains folded: wqkv [3d, d], wo [d, d], w1 and w3 [m, d], w2 [d, m]. */
-interface JsLayer { wqkv: Float32Array; wo: Float32Array; w1: Float32Array; w3: Float32Array; w2: Float32Array }
+export type JsKernel = 'simd' | 'scalar';
+/** What prepareDecodeJs uses unless told: 'simd' where WebAssembly SIMD validates. */
+export const defaultJsKernel: JsKernel = simdSupported ? 'simd' : 'scalar';
+
+/** x [B, K] → out [B, N]: a transposed [N, K] array (scalar) or a matrix in the SIMD memory. */
+interface Mat { K: number; N: number; wT?: Float32Array; simd?: SimdMatrix }
+/** Gains folded: wqkv [d → 3d], wo [d → d], w13 [d → 2m] (gate | up), w2 [m → d]. */
+interface JsLayer { wqkv: Mat; wo: Mat; w13: Mat; w2: Mat }
 
 export interface JsDecodeWeights {
   d: number; H: number; hd: number; m: number; V: number; eps: number; ropeBase: number;
+  kernel: JsKernel;
   /** [V, d]: token embeddings (the gather). */
   embed: Float32Array;
-  /** [V, d]: the tied head, already [out, in], with the final norm's gain folded in. */
-  head: Float32Array;
+  /** [d → V]: the tied head with the final norm's gain folded in. */
+  head: Mat;
   layers: JsLayer[];
+  /** SIMD only: the memory holding the matrices, where it ends, and how many states were started. */
+  mem?: SimdMemory; weightsEnd: number; epoch: number;
 }
 
 type Getter = (name: string) => tf.Tensor;
+/** The SIMD path keeps the kernels' inputs in Float64Arrays (holding float32 values); the scalar one in Float32Arrays. */
+type Floats = Float32Array | Float64Array;
 
 /** w [K, N] (x @ w) scaled by g[k] per input row → [N, K]. */
 function transposeScaled(w: ArrayLike<number>, K: number, N: number, g?: ArrayLike<number>): Float32Array {
@@ -43,34 +61,41 @@ function transposeScaled(w: ArrayLike<number>, K: number, N: number, g?: ArrayLi
 }
 
 /** Reads the current text weights once; call again after they change. */
-export function prepareDecodeJs(c: ModelConfig, p: Getter): JsDecodeWeights {
+export function prepareDecodeJs(c: ModelConfig, p: Getter, kernel: JsKernel = defaultJsKernel): JsDecodeWeights {
   const d = c.text.dim;
   const m = c.text.mlp;
   const V = c.vocabSize;
   const read = (n: string) => p(n).dataSync() as Float32Array;
+  // The SIMD kernel writes rows of 8-column blocks; the step's buffers are packed, so d and m must fill them.
+  if (kernel === 'simd' && (!simdSupported || d % 8 !== 0 || m % 8 !== 0 || (d / c.text.heads) % 8 !== 0)) {
+    throw new Error(`prepareDecodeJs: the SIMD kernel needs WebAssembly SIMD (${simdSupported ? 'present' : 'absent'}) and dim ${d}, mlp ${m}, head dim ${d / c.text.heads} multiples of 8; use kernel 'scalar'`);
+  }
+  const mem = kernel === 'simd' ? new SimdMemory() : undefined;
+  /** w [K, N] (x @ w) with row k scaled by g[k]. */
+  const mat = (w: ArrayLike<number>, K: number, N: number, g?: ArrayLike<number>): Mat =>
+    mem ? { K, N, simd: mem.putMatrix(w, K, N, g, 'f64') } : { K, N, wT: transposeScaled(w, K, N, g) };
   const layers = Array.from({ length: c.text.layers }, (_, l): JsLayer => {
     const pre = `text.block.${l}`;
-    const w13 = transposeScaled(read(`${pre}.w13`), d, 2 * m, read(`${pre}.norm2`));
     return {
-      wqkv: transposeScaled(read(`${pre}.wqkv`), d, 3 * d, read(`${pre}.norm1`)),
-      wo: transposeScaled(read(`${pre}.wo`), d, d),
-      w1: w13.slice(0, m * d),
-      w3: w13.slice(m * d),
-      w2: transposeScaled(read(`${pre}.w2`), m, d),
+      wqkv: mat(read(`${pre}.wqkv`), d, 3 * d, read(`${pre}.norm1`)),
+      wo: mat(read(`${pre}.wo`), d, d),
+      w13: mat(read(`${pre}.w13`), d, 2 * m, read(`${pre}.norm2`)),
+      w2: mat(read(`${pre}.w2`), m, d),
     };
   });
   const embed = Float32Array.from(read('text.embed'));
-  const g = read('text.norm');
-  const head = new Float32Array(V * d);
-  for (let j = 0; j < V; j++) for (let k = 0; k < d; k++) head[j * d + k] = embed[j * d + k] * g[k];
-  return { d, H: c.text.heads, hd: d / c.text.heads, m, V, eps: c.normEps, ropeBase: c.ropeBase, embed, head, layers };
+  // The head is embedᵀ: [d, V] in x @ w layout, so its transpose is embed itself.
+  const headKN = new Float32Array(d * V);
+  for (let j = 0; j < V; j++) for (let k = 0; k < d; k++) headKN[k * V + j] = embed[j * d + k];
+  const head = mat(headKN, d, V, read('text.norm'));
+  return { d, H: c.text.heads, hd: d / c.text.heads, m, V, eps: c.normEps, ropeBase: c.ropeBase, kernel, embed, head, layers, mem, weightsEnd: mem?.mark() ?? 0, epoch: 0 };
 }
 
 /**
  * out [B, N] = x [B, K] @ wT [N, K]ᵀ. Blocks of 4 rows × 2 columns share every load; an odd last
  * column is computed twice (v = w) and written once, leftover rows take a 1 × 2 loop.
  */
-function matmulT(x: Float32Array, B: number, K: number, wT: Float32Array, N: number, out: Float32Array): void {
+function matmulT(x: Floats, B: number, K: number, wT: Float32Array, N: number, out: Float32Array): void {
   for (let j = 0; j < N; j += 2) {
     const w = j * K;
     const two = j + 1 < N;
@@ -100,50 +125,101 @@ function matmulT(x: Float32Array, B: number, K: number, wT: Float32Array, N: num
 }
 
 /** out [B, d] = x · rsqrt(mean(x²) + eps), row by row (the gain is folded into the next matrix). */
-function rmsScale(x: Float32Array, B: number, d: number, eps: number, out: Float32Array): void {
+function rmsScale(x: Float32Array, B: number, d: number, eps: number, out: Floats): void {
   for (let b = 0; b < B; b++) {
     const o = b * d;
     let ss = 0;
     for (let i = 0; i < d; i++) ss += x[o + i] * x[o + i];
     const r = 1 / Math.sqrt(ss / d + eps);
-    for (let i = 0; i < d; i++) out[o + i] = x[o + i] * r;
+    for (let i = 0; i < d; i++) out[o + i] = Math.fround(x[o + i] * r); // a float32 value in either array type
   }
 }
 
-/** The KV cache ([B, H, maxLen, hd] per layer) and every scratch buffer of a step, allocated once. */
+/** out [B, N] = x [B, K] · M on the weights' kernel (SIMD: x and out are views of w.mem, out [B, Np]). */
+function project(w: JsDecodeWeights, M: Mat, x: Floats, B: number, out: Float32Array): void {
+  if (M.simd) w.mem!.matmul(M.simd, x, B, out);
+  else matmulT(x, B, M.K, M.wT!, M.N, out);
+}
+
+/** The KV cache and every scratch buffer of a step, allocated once. */
 export interface JsDecodeState {
   B: number; maxLen: number;
   /** Positions filled so far (image tokens + prompt + decoded). */
   length: number;
-  k: Float32Array[]; v: Float32Array[];
-  x: Float32Array; h: Float32Array; qkv: Float32Array; ctx: Float32Array; y: Float32Array;
-  gate: Float32Array; up: Float32Array; scores: Float64Array; acc: Float64Array; cos: Float64Array; sin: Float64Array;
+  /**
+   * Per layer. Scalar: keys and values [B, H, maxLen, hd]. SIMD: keys transposed, [B, H, hd, P] with
+   * P = maxLen rounded up to 8 (a head's scores are then one matmul), values [B, H, maxLen, hd].
+   */
+  k: Floats[]; v: Floats[]; P: number;
+  /**
+   * SIMD: every array but x and logits is a view of the weights' memory, valid for this epoch only;
+   * the kernel's inputs (h, ctx, act, caches, q, e) are Float64Arrays holding float32 values.
+   */
+  epoch: number;
+  x: Float32Array; h: Floats; qkv: Float32Array; ctx: Floats; y: Float32Array;
+  /** [B, 2m] gate | up, and [B, m] silu(gate) · up. */
+  gu: Float32Array; act: Floats;
+  /** SIMD: one head's q [hd], its scores then softmax numerators [P], its unnormalised context [hd]. */
+  q: Float64Array; e: Float64Array; mix: Float64Array;
+  scores: Float64Array; acc: Float64Array; cos: Float64Array; sin: Float64Array;
+  /** [B, V] (scalar) or [B, Vp] padded (SIMD, compacted into logits). */
+  headOut: Float32Array;
   /** [B, V]; overwritten by the next step. */
   logits: Float32Array;
 }
 
-/** Takes over a prefill's keys/values ([B, H, length, hd] tensors, read once) with room up to maxLen positions. */
+/**
+ * [n, bytes] → views of `mem` (Float32Array or Float64Array), allocated all first (growing the memory
+ * detaches earlier views); without mem, Float32Arrays (the scalar path keeps everything float32).
+ */
+function allocAll(mem: SimdMemory | undefined, specs: Array<[number, 4 | 8]>): Floats[] {
+  if (!mem) return specs.map(([n]) => new Float32Array(n));
+  const offs = specs.map(([n, bytes]) => mem.alloc(n, bytes));
+  return offs.map((o, i) => (specs[i][1] === 8 ? mem.view64(o, specs[i][0]) : mem.view(o, specs[i][0])));
+}
+
+/**
+ * Takes over a prefill's keys/values ([B, H, length, hd] tensors, read once) with room up to maxLen
+ * positions. With the SIMD kernel, starting a state ends the previous one of the same weights (their
+ * buffers share the memory): one generation group at a time, as generate() runs them.
+ */
 export function startDecodeJs(w: JsDecodeWeights, prefill: KvEntry[], length: number, B: number, maxLen: number): JsDecodeState {
   const { d, H, hd, m } = w;
-  const copy = (t: tf.Tensor) => {
-    if (t.shape.join() !== [B, H, length, hd].join()) throw new Error(`startDecodeJs: prefill keys/values of shape [${t.shape}], expected [${[B, H, length, hd]}]`);
-    const src = t.dataSync() as Float32Array;
-    const dst = new Float32Array(B * H * maxLen * hd);
-    for (let bh = 0; bh < B * H; bh++) dst.set(src.subarray(bh * length * hd, (bh + 1) * length * hd), bh * maxLen * hd);
-    return dst;
-  };
+  const L = w.layers.length;
+  const mem = w.mem;
+  if (mem) { mem.release(w.weightsEnd); w.epoch++; }
+  const P = mem ? Math.ceil(maxLen / 8) * 8 : maxLen;
+  const cache = B * H * hd * P;
+  const f = (n: number): [number, 4] => [n, 4];
+  const f64 = (n: number): [number, 8] => [n, 8];
+  const [h, qkv, ctx, y, gu, act, headOut, q, e, mix, ...kv] = allocAll(mem, [
+    f64(B * d), f(B * 3 * d), f64(B * d), f(B * d), f(B * 2 * m), f64(B * m), f(B * (w.head.simd?.Np ?? w.V)), f64(hd), f64(P), f64(hd),
+    ...new Array<[number, 8]>(2 * L).fill(f64(cache)),
+  ]);
+  prefill.forEach((entry, l) => {
+    for (const t of [entry.k, entry.v]) {
+      if (t.shape.join() !== [B, H, length, hd].join()) throw new Error(`startDecodeJs: prefill keys/values of shape [${t.shape}], expected [${[B, H, length, hd]}]`);
+    }
+    const ks = entry.k.dataSync() as Float32Array;
+    const vs = entry.v.dataSync() as Float32Array;
+    const K = kv[l];
+    for (let bh = 0; bh < B * H; bh++) {
+      kv[L + l].set(vs.subarray(bh * length * hd, (bh + 1) * length * hd), bh * maxLen * hd);
+      if (!mem) K.set(ks.subarray(bh * length * hd, (bh + 1) * length * hd), bh * maxLen * hd);
+      else for (let t = 0; t < length; t++) for (let i = 0; i < hd; i++) K[(bh * hd + i) * P + t] = ks[(bh * length + t) * hd + i];
+    }
+  });
   return {
-    B, maxLen, length,
-    k: prefill.map((e) => copy(e.k)), v: prefill.map((e) => copy(e.v)),
-    x: new Float32Array(B * d), h: new Float32Array(B * d), qkv: new Float32Array(B * 3 * d), ctx: new Float32Array(B * d),
-    y: new Float32Array(B * d), gate: new Float32Array(B * m), up: new Float32Array(B * m),
+    B, maxLen, length, P, epoch: w.epoch, k: kv.slice(0, L), v: kv.slice(L),
+    x: new Float32Array(B * d), h, qkv: qkv as Float32Array, ctx, y: y as Float32Array, gu: gu as Float32Array, act,
+    headOut: headOut as Float32Array, q: q as Float64Array, e: e as Float64Array, mix: mix as Float64Array,
     scores: new Float64Array(maxLen), acc: new Float64Array(hd), cos: new Float64Array(hd / 2), sin: new Float64Array(hd / 2),
-    logits: new Float32Array(B * w.V),
+    logits: mem ? new Float32Array(B * w.V) : headOut as Float32Array,
   };
 }
 
 /** scores[t] = scale · q·K[base + t·hd ..] for t < S, four keys per pass over q (independent sums). */
-function scoreKeys(qkv: Float32Array, q: number, K: Float32Array, base: number, hd: number, S: number, scale: number, scores: Float64Array): void {
+function scoreKeys(qkv: Float32Array, q: number, K: Floats, base: number, hd: number, S: number, scale: number, scores: Float64Array): void {
   let t = 0;
   for (; t + 4 <= S; t += 4) {
     const k0 = base + t * hd, k1 = k0 + hd, k2 = k1 + hd, k3 = k2 + hd;
@@ -161,16 +237,30 @@ function scoreKeys(qkv: Float32Array, q: number, K: Float32Array, base: number, 
   }
 }
 
-/** acc = Σ_t e[t] · V[base + t·hd ..] (unnormalised), four values per pass over acc. */
-function mixValues(e: Float64Array, V: Float32Array, base: number, hd: number, S: number, acc: Float64Array): void {
+/** acc = Σ_t e[t] · V[base + t·hd ..] (unnormalised, summed in t order), four values per pass over acc. */
+function mixValues(e: Float64Array, V: Floats, base: number, hd: number, S: number, acc: Float64Array): void {
   acc.fill(0);
   let t = 0;
   for (; t + 4 <= S; t += 4) {
     const v0 = base + t * hd, v1 = v0 + hd, v2 = v1 + hd, v3 = v2 + hd;
     const e0 = e[t], e1 = e[t + 1], e2 = e[t + 2], e3 = e[t + 3];
-    for (let i = 0; i < hd; i++) acc[i] += e0 * V[v0 + i] + e1 * V[v1 + i] + e2 * V[v2 + i] + e3 * V[v3 + i];
+    // one term at a time, in t order: the SIMD kernel's order, so both give the same bits
+    for (let i = 0; i < hd; i++) { let a = acc[i]; a += e0 * V[v0 + i]; a += e1 * V[v1 + i]; a += e2 * V[v2 + i]; a += e3 * V[v3 + i]; acc[i] = a; }
   }
   for (; t < S; t++) for (let i = 0; i < hd; i++) acc[i] += e[t] * V[base + t * hd + i];
+}
+
+/** Rotate-half RoPE on q (part 0) and k (part 1) of head hh in the qkv row at `row`: (x1, x2) → (x1·cos − x2·sin, x2·cos + x1·sin). */
+function rope(qkv: Float32Array, row: number, d: number, hh: number, hd: number, cos: Float64Array, sin: Float64Array): void {
+  const half = hd / 2;
+  for (let part = 0; part < 2; part++) {
+    const o = row + part * d + hh * hd;
+    for (let i = 0; i < half; i++) {
+      const x1 = qkv[o + i], x2 = qkv[o + i + half];
+      qkv[o + i] = x1 * cos[i] - x2 * sin[i];
+      qkv[o + i + half] = x2 * cos[i] + x1 * sin[i];
+    }
+  }
 }
 
 /**
@@ -179,7 +269,6 @@ function mixValues(e: Float64Array, V: Float32Array, base: number, hd: number, S
  */
 function attend(w: JsDecodeWeights, s: JsDecodeState, l: number, pos: number): void {
   const { d, H, hd } = w;
-  const half = hd / 2;
   const S = pos + 1;
   const scale = 1 / Math.sqrt(hd);
   const { qkv, cos, sin, scores, acc, ctx } = s;
@@ -188,15 +277,7 @@ function attend(w: JsDecodeWeights, s: JsDecodeState, l: number, pos: number): v
   for (let b = 0; b < s.B; b++) {
     const row = b * 3 * d;
     for (let hh = 0; hh < H; hh++) {
-      // rotate-half RoPE: (x1, x2) → (x1·cos − x2·sin, x2·cos + x1·sin) on q (part 0) and k (part 1)
-      for (let part = 0; part < 2; part++) {
-        const o = row + part * d + hh * hd;
-        for (let i = 0; i < half; i++) {
-          const x1 = qkv[o + i], x2 = qkv[o + i + half];
-          qkv[o + i] = x1 * cos[i] - x2 * sin[i];
-          qkv[o + i + half] = x2 * cos[i] + x1 * sin[i];
-        }
-      }
+      rope(qkv, row, d, hh, hd, cos, sin);
       const q = row + hh * hd;
       const base = (b * H + hh) * s.maxLen * hd;
       const at = base + pos * hd;
@@ -207,7 +288,43 @@ function attend(w: JsDecodeWeights, s: JsDecodeState, l: number, pos: number): v
       let z = 0;
       for (let t = 0; t < S; t++) { scores[t] = Math.exp(scores[t] - max); z += scores[t]; }
       mixValues(scores, Vc, base, hd, S, acc);
-      for (let i = 0; i < hd; i++) ctx[b * d + hh * hd + i] = acc[i] / z;
+      for (let i = 0; i < hd; i++) ctx[b * d + hh * hd + i] = acc[i] / z; // float32 ctx rounds
+    }
+  }
+}
+
+/**
+ * attend on the SIMD kernels, the same arithmetic in the same order: with keys cached transposed, a
+ * head's scores are one [1, hd] · [hd, S'] matmul (S' = S rounded up to 8; the extra columns are
+ * ignored) and its context one [1, S] · [S, hd], both in doubles like scoreKeys and mixValues.
+ */
+function attendSimd(w: JsDecodeWeights, s: JsDecodeState, l: number, pos: number): void {
+  const { d, H, hd } = w;
+  const { f64out } = w.mem!.kernels;
+  const S = pos + 1;
+  const S8 = Math.ceil(S / 8) * 8;
+  const scale = 1 / Math.sqrt(hd);
+  const { qkv, cos, sin, ctx, q, e, mix, P } = s;
+  const K = s.k[l];
+  const Vc = s.v[l];
+  for (let b = 0; b < s.B; b++) {
+    const row = b * 3 * d;
+    for (let hh = 0; hh < H; hh++) {
+      rope(qkv, row, d, hh, hd, cos, sin);
+      const kt = (b * H + hh) * hd * P;
+      const vb = (b * H + hh) * s.maxLen * hd;
+      for (let i = 0; i < hd; i++) {
+        q[i] = qkv[row + hh * hd + i];
+        K[kt + i * P + pos] = qkv[row + d + hh * hd + i];
+        Vc[vb + pos * hd + i] = qkv[row + 2 * d + hh * hd + i];
+      }
+      f64out(q.byteOffset, 1, hd, K.byteOffset + 8 * kt, S8, P, e.byteOffset, S8);
+      let max = -Infinity;
+      for (let t = 0; t < S; t++) { e[t] *= scale; if (e[t] > max) max = e[t]; }
+      let z = 0;
+      for (let t = 0; t < S; t++) { e[t] = Math.exp(e[t] - max); z += e[t]; }
+      f64out(e.byteOffset, 1, S, Vc.byteOffset + 8 * vb, hd, hd, mix.byteOffset, hd);
+      for (let i = 0; i < hd; i++) ctx[b * d + hh * hd + i] = Math.fround(mix[i] / z);
     }
   }
 }
@@ -222,12 +339,13 @@ export function decodeStepJs(w: JsDecodeWeights, s: JsDecodeState, tokens: Array
   const pos = s.length;
   if (pos >= s.maxLen) throw new Error(`decodeStepJs: position ${pos} is past the cache's ${s.maxLen} positions`);
   if (tokens.length !== B) throw new Error(`decodeStepJs: ${tokens.length} tokens for a batch of ${B}`);
+  if (s.epoch !== w.epoch) throw new Error(`decodeStepJs: this state (epoch ${s.epoch}) was ended by a later startDecodeJs (epoch ${w.epoch}) on the same SIMD weights`);
   for (let i = 0; i < hd / 2; i++) {
     const angle = pos / Math.pow(w.ropeBase, (2 * i) / hd);
     s.cos[i] = Math.cos(angle);
     s.sin[i] = Math.sin(angle);
   }
-  const { x, h, qkv, ctx, y, gate, up } = s;
+  const { x, h, qkv, ctx, y, gu, act } = s;
   for (let b = 0; b < B; b++) {
     const t = tokens[b];
     if (!(t >= 0 && t < w.V)) throw new Error(`decodeStepJs: token ${t} of row ${b} is outside the vocabulary 0..${w.V - 1}`);
@@ -236,19 +354,25 @@ export function decodeStepJs(w: JsDecodeWeights, s: JsDecodeState, tokens: Array
   for (let l = 0; l < w.layers.length; l++) {
     const L = w.layers[l];
     rmsScale(x, B, d, w.eps, h);
-    matmulT(h, B, d, L.wqkv, 3 * d, qkv);
-    attend(w, s, l, pos);
-    matmulT(ctx, B, d, L.wo, d, y);
+    project(w, L.wqkv, h, B, qkv);
+    if (w.mem) attendSimd(w, s, l, pos);
+    else attend(w, s, l, pos);
+    project(w, L.wo, ctx, B, y);
     for (let i = 0; i < B * d; i++) x[i] += y[i];
     rmsScale(x, B, d, w.eps, h);
-    matmulT(h, B, d, L.w1, m, gate);
-    matmulT(h, B, d, L.w3, m, up);
-    for (let i = 0; i < B * m; i++) { const g = gate[i]; gate[i] = (g / (1 + Math.exp(-g))) * up[i]; }
-    matmulT(gate, B, m, L.w2, d, y);
+    project(w, L.w13, h, B, gu);
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < m; i++) { const g = gu[b * 2 * m + i]; act[b * m + i] = Math.fround((g / (1 + Math.exp(-g))) * gu[b * 2 * m + m + i]); }
+    }
+    project(w, L.w2, act, B, y);
     for (let i = 0; i < B * d; i++) x[i] += y[i];
   }
   rmsScale(x, B, d, w.eps, h);
-  matmulT(h, B, d, w.head, w.V, s.logits);
+  project(w, w.head, h, B, s.headOut);
+  if (s.headOut !== s.logits) {
+    const Np = w.head.simd!.Np;
+    for (let b = 0; b < B; b++) s.logits.set(s.headOut.subarray(b * Np, b * Np + w.V), b * w.V);
+  }
   s.length = pos + 1;
   return s.logits;
 }

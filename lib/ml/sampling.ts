@@ -1,18 +1,18 @@
 // Batched decoding for GRPO and eval: greedy or temperature/top-p sampling, with the KV cache
 // (default) or by recomputing the whole sequence each step (reference, and the bench's baseline).
 // With the cache, the prompt goes through the TF prefill and each new token through either the
-// plain-JS step of decode-js.ts (no kernels; cost ∝ batch × MACs) or the TF.js step of
-// model-decode.ts (~30 kernels a layer at tens of µs each, fast matmuls); by default each group takes
-// the one its size makes cheaper (defaultDecode).
+// JS step of decode-js.ts (no TF kernels; WebAssembly SIMD or scalar-JS matmuls; cost ∝ batch × MACs)
+// or the TF.js step of model-decode.ts (~30 kernels a layer at tens of µs each, fast matmuls); by
+// default each group takes the one its size makes cheaper (defaultDecode).
 // Draws come from a caller's Rng (lib/rng), not tf.multinomial, whose fixed seed repeats draws.
 // Prompts of different lengths are decoded in groups of equal length (no padding inside a prompt).
 // Exports: generate(model, images, prompts, opts) → Generation, pickToken (pure), defaultDecode,
-//          GenerateOptions.
+//          GenerateOptions (decode 'js' | 'tf', jsKernel 'simd' | 'scalar').
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng';
 import type { ModelConfig, VlmModel } from './model';
 import { disposeDecode } from './model-decode';
-import { decodeStepJs, prepareDecodeJs, startDecodeJs, type JsDecodeWeights } from './decode-js';
+import { decodeStepJs, defaultJsKernel, prepareDecodeJs, startDecodeJs, type JsDecodeWeights, type JsKernel } from './decode-js';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -28,19 +28,24 @@ export interface GenerateOptions {
   useCache?: boolean;
   /** Cached one-token steps in plain JS or TF.js kernels (same numbers up to rounding); default defaultDecode. */
   decode?: 'js' | 'tf';
+  /** Kernel of the JS step's projections: WebAssembly SIMD or scalar JS (reference); default defaultJsKernel. */
+  jsKernel?: JsKernel;
 }
 
-// What one TF.js kernel call of a decode step costs, in multiply-adds of the JS step: measured here
-// (2 cores, tfjs-node and wasm alike) a TF step costs ~40 µs a kernel plus fast matmuls, the JS step
-// ~1.2 ns a MAC per row (~0.8 GMAC/s with attention): break-even near 35k MACs a kernel. Batches
-// of 8 therefore decode `tiny` in JS (up to ~20 rows) and `small` in TF.js (JS up to ~6 rows).
-const JS_MACS_PER_KERNEL = 35_000;
+// What one TF.js kernel call of a decode step is worth in multiply-adds of the JS step, per JS kernel:
+// the TF step costs a near-fixed ~40 µs a kernel plus matmuls, the JS step ∝ rows × MACs. Fitted to
+// crossovers measured here (tfjs-node, 2 shared cores, 64 new tokens, tokens per CPU-second,
+// 2026-12-01): scalar JS (~1.2 ns a MAC) broke even near 35k MACs a kernel (tiny ~20 rows, small ~5);
+// the f64x2 SIMD step near tiny 128 rows (0.98×; 1.5–2× at 32–50), small 24–32 (0.99× at 24, 0.9–1.2×
+// at 32 over five runs, 1.2× at 16), base 8 (1.06×): 188k–237k MACs a kernel. 240k: tiny up to 137
+// rows, small up to 35 (a GRPO rollout of 32 in JS), base up to 9.
+const JS_MACS_PER_KERNEL: Record<JsKernel, number> = { simd: 240_000, scalar: 35_000 };
 
-/** 'js' when a batch of B one-token steps costs less in plain JS than in TF.js kernels (30 a layer + 8). */
-export function defaultDecode(c: ModelConfig, B: number): 'js' | 'tf' {
+/** 'js' when a batch of B one-token steps costs less in JS (on `kernel`) than in TF.js kernels (30 a layer + 8). */
+export function defaultDecode(c: ModelConfig, B: number, kernel: JsKernel = defaultJsKernel): 'js' | 'tf' {
   const { dim: d, mlp: m, layers: L } = c.text;
   const macsPerToken = L * (4 * d * d + 3 * d * m) + d * c.vocabSize;
-  return B * macsPerToken <= (30 * L + 8) * JS_MACS_PER_KERNEL ? 'js' : 'tf';
+  return B * macsPerToken <= (30 * L + 8) * JS_MACS_PER_KERNEL[kernel] ? 'js' : 'tf';
 }
 
 export interface Generation {
@@ -97,8 +102,8 @@ export function generate(model: VlmModel, images: tf.Tensor4D, prompts: number[]
   for (const idx of groupByLength(prompts)) {
     const imgs = tf.tidy(() => tf.gather(images, tf.tensor1d(idx, 'int32')) as tf.Tensor4D);
     try {
-      const inJs = opts.useCache !== false && (opts.decode ?? defaultDecode(model.config, idx.length)) === 'js';
-      if (inJs) js ??= prepareDecodeJs(model.config, (n) => model.p(n));
+      const inJs = opts.useCache !== false && (opts.decode ?? defaultDecode(model.config, idx.length, opts.jsKernel)) === 'js';
+      if (inJs) js ??= prepareDecodeJs(model.config, (n) => model.p(n), opts.jsKernel);
       const g = generateGroup(model, imgs, idx.map((i) => prompts[i]), opts, inJs ? js : undefined);
       idx.forEach((row, k) => {
         out.tokens[row] = g.tokens[k];

@@ -1,13 +1,14 @@
-// The plain-JS decode step (lib/ml/decode-js.ts) against the TF.js model: after the TF prefill,
-// several JS steps give the logits the full forward computes at those positions (≤ 1e-5 abs, tiny
-// and small, batch > 1, two prompt lengths); generate's greedy output with the JS step equals the
-// TF decode step's and recomputation's on prompts of mixed lengths; runs are bit-identical; the
-// default picks JS for small batches × models and TF.js for large ones.
+// The plain-JS decode step (lib/ml/decode-js.ts) against the TF.js model, on both of its kernels
+// (WebAssembly SIMD, the default here, and scalar JS, the fallback): after the TF prefill, several JS
+// steps give the logits the full forward computes at those positions (≤ 1e-5 abs, tiny and small,
+// batch > 1, two prompt lengths); generate's greedy output with the JS step equals the TF decode
+// step's, recomputation's and the other kernel's on prompts of mixed lengths; runs are bit-identical;
+// a new SIMD state ends the previous one; the default picks JS up to the measured crossovers.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../lib/ml/backend';
-import { decodeStepJs, prepareDecodeJs, startDecodeJs } from '../../../lib/ml/decode-js';
+import { decodeStepJs, defaultJsKernel, prepareDecodeJs, startDecodeJs, type JsKernel } from '../../../lib/ml/decode-js';
 import { VlmModel, modelConfig, type ModelSize } from '../../../lib/ml/model';
 import { defaultDecode, generate } from '../../../lib/ml/sampling';
 import { rngFor } from '../../../lib/rng';
@@ -26,11 +27,16 @@ function randomModel(size: ModelSize, seed: number, scale: number): VlmModel {
   return m;
 }
 
-for (const size of ['tiny', 'small'] as ModelSize[]) {
-  test(`${size}: JS decode steps give the full forward's logits (≤ 1e-5), batch 3, prompts of 4 and 7 tokens`, () => {
+test('the SIMD kernel is the default where WebAssembly SIMD validates (Node 20)', () => {
+  assert.equal(defaultJsKernel, 'simd');
+});
+
+for (const [size, kernel] of [['tiny', 'simd'], ['small', 'simd'], ['tiny', 'scalar'], ['small', 'scalar']] as Array<[ModelSize, JsKernel]>) {
+  test(`${size}, ${kernel}: JS decode steps give the full forward's logits (≤ 1e-5), batch 3, prompts of 4 and 7 tokens`, () => {
     const m = randomModel(size, 3, 4);
     const V = m.config.vocabSize;
-    const w = prepareDecodeJs(m.config, (n) => m.p(n));
+    const w = prepareDecodeJs(m.config, (n) => m.p(n), kernel);
+    assert.equal(w.kernel, kernel);
     const imgs = images(4, 3);
     let worst = 0;
     let spread = 0;
@@ -57,21 +63,27 @@ for (const size of ['tiny', 'small'] as ModelSize[]) {
     }
     imgs.dispose();
     m.dispose();
+    if (process.env.DECODE_JS_PRINT === '1') console.log(`${size} ${kernel}: max |JS − forward| ${worst.toExponential(2)}, max |logit| ${spread.toFixed(2)}`);
     assert.ok(spread > 1, `logits too flat to test rounding (max |logit| ${spread})`);
     assert.ok(worst <= 1e-5, `max |JS − forward| ${worst} over logits up to ${spread}`);
   });
 }
 
-test('greedy generation: JS decode = TF decode = recomputation on prompts of mixed lengths; JS runs are bit-identical', () => {
+test('greedy generation: JS decode (SIMD and scalar) = TF decode = recomputation on prompts of mixed lengths; JS runs are bit-identical', () => {
   const m = randomModel('tiny', 5, 6);
   const imgs = images(6, 4);
   const prompts = [[1, 20, 21, 22], [1, 30, 31], [1, 40, 41, 42], [1, 50, 51, 52, 53, 54]];
   const opts = { maxNewTokens: 14, eos: 0, decode: 'js' as const };
   const js = generate(m, imgs, prompts, opts);
+  const scalar = generate(m, imgs, prompts, { ...opts, jsKernel: 'scalar' });
   const viaTf = generate(m, imgs, prompts, { ...opts, decode: 'tf' });
   const recomputed = generate(m, imgs, prompts, { ...opts, useCache: false });
+  assert.deepEqual(js.tokens, scalar.tokens);
   assert.deepEqual(js.tokens, viaTf.tokens);
   assert.deepEqual(js.tokens, recomputed.tokens);
+  js.logProbs.forEach((row, i) => row.forEach((x, j) => {
+    assert.ok(Math.abs(x - scalar.logProbs[i][j]) <= 1e-5, `logProb[${i}][${j}] SIMD ${x} vs scalar ${scalar.logProbs[i][j]}`);
+  }));
   assert.ok(new Set(js.tokens[0]).size > 1, `degenerate greedy output ${js.tokens[0]}`);
   js.logProbs.forEach((row, i) => row.forEach((x, j) => {
     assert.ok(Math.abs(x - viaTf.logProbs[i][j]) <= 1e-5, `logProb[${i}][${j}] JS ${x} vs TF ${viaTf.logProbs[i][j]}`);
@@ -91,15 +103,35 @@ test('small: greedy generation with the JS decode equals the TF decode path', ()
   const js = generate(m, imgs, prompts, opts);
   const viaTf = generate(m, imgs, prompts, { ...opts, decode: 'tf' });
   assert.deepEqual(js.tokens, viaTf.tokens);
+  assert.deepEqual(generate(m, imgs, prompts, { ...opts, jsKernel: 'scalar' }).tokens, js.tokens);
   js.logProbs.forEach((row, i) => row.forEach((x, j) => assert.ok(Math.abs(x - viaTf.logProbs[i][j]) <= 1e-5, `logProb[${i}][${j}] JS ${x} vs TF ${viaTf.logProbs[i][j]}`)));
   imgs.dispose();
   m.dispose();
 });
 
-test('defaultDecode: JS for few rows × small models, TF.js where the batch makes a step FLOP-bound', () => {
+test('SIMD: starting a second state on the same weights ends the first (their buffers share one memory)', () => {
+  const m = randomModel('tiny', 3, 1);
+  const w = prepareDecodeJs(m.config, (n) => m.p(n), 'simd');
+  const imgs = images(4, 2);
+  const { cache, logits } = m.prefill(imgs, tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'));
+  const first = startDecodeJs(w, cache.layers, cache.length, 2, cache.length + 4);
+  decodeStepJs(w, first, [7, 8]);
+  const second = startDecodeJs(w, cache.layers, cache.length, 2, cache.length + 4);
+  assert.throws(() => decodeStepJs(w, first, [7, 8]), /ended by a later startDecodeJs/);
+  decodeStepJs(w, second, [7, 8]);
+  tf.dispose([logits, imgs, ...cache.layers.flatMap((e) => [e.k, e.v])]);
+  m.dispose();
+});
+
+test('defaultDecode: JS (SIMD) up to the measured crossovers (GRPO rollouts of 32 included); scalar JS for few rows only', () => {
   const tiny = modelConfig('tiny', 471);
   const small = modelConfig('small', 471);
-  assert.deepEqual([1, 8, 16, 32, 64].map((B) => defaultDecode(tiny, B)), ['js', 'js', 'js', 'tf', 'tf']);
-  assert.deepEqual([1, 4, 8, 32].map((B) => defaultDecode(small, B)), ['js', 'js', 'tf', 'tf']);
-  assert.equal(defaultDecode(modelConfig('base', 471), 4), 'tf');
+  const base = modelConfig('base', 471);
+  assert.deepEqual([1, 8, 32, 50, 128, 160].map((B) => defaultDecode(tiny, B, 'simd')), ['js', 'js', 'js', 'js', 'js', 'tf']);
+  assert.deepEqual([1, 8, 16, 32, 50].map((B) => defaultDecode(small, B, 'simd')), ['js', 'js', 'js', 'js', 'tf']);
+  assert.deepEqual([8, 16].map((B) => defaultDecode(base, B, 'simd')), ['js', 'tf']);
+  assert.deepEqual([1, 8, 16, 32, 64].map((B) => defaultDecode(tiny, B, 'scalar')), ['js', 'js', 'js', 'tf', 'tf']);
+  assert.deepEqual([1, 4, 8, 32].map((B) => defaultDecode(small, B, 'scalar')), ['js', 'js', 'tf', 'tf']);
+  assert.equal(defaultDecode(base, 4, 'scalar'), 'tf');
+  assert.equal(defaultDecode(tiny, 32), 'js');
 });
