@@ -1,7 +1,8 @@
 // Saves a full-page PNG of a rendered report (`clgrpo report` writes report.html) with Debian's
 // headless chromium through playwright-core (never a downloaded browser; CLGRPO_CHROMIUM overrides
-// /usr/bin/chromium). Used for docs/results/report.png:
-//   node --import tsx scripts/screenshot-report.ts docs/results/report.html docs/results/report.png
+// /usr/bin/chromium). A CSS selector as third argument shoots that element only (e.g. '#results': the
+// tables and the forest plot). Used for docs/results/report.png:
+//   node --import tsx scripts/screenshot-report.ts docs/results/report.html docs/results/report.png '#results'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,9 +11,9 @@ import { chromium } from 'playwright-core';
 const CHROMIUM = process.env.CLGRPO_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-async function main(html: string | undefined, png: string | undefined): Promise<number> {
+async function main(html: string | undefined, png: string | undefined, selector: string | undefined): Promise<number> {
   if (!html || !png) {
-    console.error('usage: node --import tsx scripts/screenshot-report.ts <report.html> <out.png>');
+    console.error('usage: node --import tsx scripts/screenshot-report.ts <report.html> <out.png> [css selector]');
     return 2;
   }
   if (!existsSync(CHROMIUM)) {
@@ -26,7 +27,8 @@ async function main(html: string | undefined, png: string | undefined): Promise<
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`file://${resolve(html)}`, { waitUntil: 'load' });
-    await page.screenshot({ path: png, fullPage: true });
+    if (selector) await page.locator(selector).first().screenshot({ path: png });
+    else await page.screenshot({ path: png, fullPage: true });
     for (const e of errors) console.error(`page error: ${e}`);
     console.log(png);
     return errors.length ? 1 : 0;
@@ -36,4 +38,4 @@ async function main(html: string | undefined, png: string | undefined): Promise<
   }
 }
 
-main(process.argv[2], process.argv[3]).then((code) => { process.exitCode = code; }, (e: unknown) => { console.error(e); process.exitCode = 2; });
+main(process.argv[2], process.argv[3], process.argv[4]).then((code) => { process.exitCode = code; }, (e: unknown) => { console.error(e); process.exitCode = 2; });
