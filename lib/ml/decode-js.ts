@@ -5,17 +5,19 @@
 // following matrix. `startDecodeJs` copies the TF prefill's keys/values once into a preallocated
 // cache per layer; `decodeStepJs` then allocates nothing.
 // Projections (qkv, wo, w1|w3, w2, head) and attention run on one of two kernels, `JsKernel`:
-//  - 'simd' (default where the engine has WebAssembly SIMD): wasm-simd.ts's f64x2 kernels, 5–7
-//    GMAC/s on one core here. Weights go into its WebAssembly.Memory once per prepare ([in, out] rows,
-//    padded to 8 columns, as doubles); the step's buffers and the KV cache (keys transposed, so a
-//    head's scores are one matmul) are views of that memory, so nothing is copied per step.
+//  - 'simd' (default where the engine has WebAssembly SIMD): wasm-simd.ts's kernels, projections on
+//    f32b (float32 sums over blocks of 32 values of k, added in doubles; 8–14 GMAC/s on one core
+//    here), attention on f64 (5–7 GMAC/s). Weights go into its WebAssembly.Memory once per prepare
+//    ([in, out] rows, padded to 8 columns, as floats); the step's buffers and the KV cache (keys
+//    transposed, so a head's scores are one matmul) are views of that memory, so nothing is copied per step.
 //  - 'scalar' (the reference and fallback): matrices stored transposed ([out, in]), 4 rows × 2 columns
 //    of dot products per pass in double sums, 1.6–1.85 GMAC/s (i-k-j into a row 0.34–0.44; one double
 //    accumulator 0.46–0.51): the ceiling of scalar JS, since V8 does not vectorise.
-// Both do the same arithmetic in the same order (float32 values, double sums in k order, a float32
-// rounding wherever the scalar path stores into a Float32Array), so they give the same bits: the
-// SIMD path inherits every numeric pin of the scalar one. float32 SIMD sums (2× faster kernels) moved
-// `small`'s greedy log-probs 1.6e-5 off the TF.js pins of kernel-pins.test.ts, past its 1e-5.
+// Attention does the same arithmetic on both (double sums in order, float32 roundings where the
+// scalar path stores into a Float32Array); the projections do not: the SIMD ones round products and
+// 32-term block sums to float32, twice the rate of exact double sums. So the two agree to float32
+// rounding, not bit for bit (decode-js.test.ts compares both with the full forward, within 1e-5, and
+// their greedy tokens with the TF step's); each is deterministic, whatever the batch.
 // Same maths as decodeOneStep (RMSNorm, RoPE, causal attention over the cache, SwiGLU, final norm
 // and tied head); results differ from it only by float rounding (decode-js.test.ts).
 // Attention over the cache (scalar and SIMD) lives in decode-attention.ts.
@@ -49,7 +51,7 @@ export interface JsDecodeWeights {
 }
 
 type Getter = (name: string) => tf.Tensor;
-/** The SIMD path keeps the kernels' inputs in Float64Arrays (holding float32 values); the scalar one in Float32Arrays. */
+/** The SIMD path keeps attention's kernel inputs in Float64Arrays (holding float32 values); the rest is Float32Arrays. */
 export type Floats = Float32Array | Float64Array;
 
 /** w [K, N] (x @ w) scaled by g[k] per input row → [N, K]. */
@@ -75,7 +77,7 @@ export function prepareDecodeJs(c: ModelConfig, p: Getter, kernel: JsKernel = de
   const mem = kernel === 'simd' ? new SimdMemory() : undefined;
   /** w [K, N] (x @ w) with row k scaled by g[k]. */
   const mat = (w: ArrayLike<number>, K: number, N: number, g?: ArrayLike<number>): Mat =>
-    mem ? { K, N, simd: mem.putMatrix(w, K, N, g, 'f64') } : { K, N, wT: transposeScaled(w, K, N, g) };
+    mem ? { K, N, simd: mem.putMatrix(w, K, N, g, 'f32b') } : { K, N, wT: transposeScaled(w, K, N, g) };
   const layers = Array.from({ length: c.text.layers }, (_, l): JsLayer => {
     const pre = `text.block.${l}`;
     return {
@@ -155,7 +157,7 @@ export interface JsDecodeState {
   k: Floats[]; v: Floats[]; P: number;
   /**
    * SIMD: every array but x and logits is a view of the weights' memory, valid for this epoch only;
-   * the kernel's inputs (h, ctx, act, caches, q, e) are Float64Arrays holding float32 values.
+   * attention's kernel inputs (caches, q, e) are Float64Arrays holding float32 values.
    */
   epoch: number;
   x: Float32Array; h: Floats; qkv: Float32Array; ctx: Floats; y: Float32Array;
@@ -195,7 +197,7 @@ export function startDecodeJs(w: JsDecodeWeights, prefill: KvEntry[], length: nu
   const f = (n: number): [number, 4] => [n, 4];
   const f64 = (n: number): [number, 8] => [n, 8];
   const [h, qkv, ctx, y, gu, act, headOut, q, e, mix, ...kv] = allocAll(mem, [
-    f64(B * d), f(B * 3 * d), f64(B * d), f(B * d), f(B * 2 * m), f64(B * m), f(B * (w.head.simd?.Np ?? w.V)), f64(hd), f64(P), f64(hd),
+    f(B * d), f(B * 3 * d), f(B * d), f(B * d), f(B * 2 * m), f(B * m), f(B * (w.head.simd?.Np ?? w.V)), f64(hd), f64(P), f64(hd),
     ...new Array<[number, 8]>(2 * L).fill(f64(cache)),
   ]);
   prefill.forEach((entry, l) => {

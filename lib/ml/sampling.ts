@@ -36,10 +36,11 @@ export interface GenerateOptions {
 // the TF step costs a near-fixed ~40 µs a kernel plus matmuls, the JS step ∝ rows × MACs. Fitted to
 // crossovers measured here (tfjs-node, 2 shared cores, 64 new tokens, tokens per CPU-second,
 // 2026-12-01): scalar JS (~1.2 ns a MAC) broke even near 35k MACs a kernel (tiny ~20 rows, small ~5);
-// the f64x2 SIMD step near tiny 128 rows (0.98×; 1.5–2× at 32–50), small 24–32 (0.99× at 24, 0.9–1.2×
-// at 32 over five runs, 1.2× at 16), base 8 (1.06×): 188k–237k MACs a kernel. 240k: tiny up to 137
-// rows, small up to 35 (a GRPO rollout of 32 in JS), base up to 9.
-const JS_MACS_PER_KERNEL: Record<JsKernel, number> = { simd: 240_000, scalar: 35_000 };
+// the SIMD step with blocked float32 projections (wasm-simd.ts f32b) near small 80 rows (0.99×; 1.16×
+// at 64, 1.35× at 48), base 24 (1.05×; 1.22× at 16), tiny past 256 (1.10× at 256, 1.14× at 192):
+// 540k–630k MACs a kernel. 480k, to stay on the JS-faster side: tiny up to 274 rows, small up to 71,
+// base up to 19 (the f64x2 step it replaced crossed at 188k–237k).
+const JS_MACS_PER_KERNEL: Record<JsKernel, number> = { simd: 480_000, scalar: 35_000 };
 
 /** 'js' when a batch of B one-token steps costs less in JS (on `kernel`) than in TF.js kernels (30 a layer + 8). */
 export function defaultDecode(c: ModelConfig, B: number, kernel: JsKernel = defaultJsKernel): 'js' | 'tf' {

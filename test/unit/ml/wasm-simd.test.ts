@@ -2,11 +2,12 @@
 // it equals a float64 reference to ≤ 1e-5 relative (to Σ|x·w|, the scale of a dot product's rounding)
 // on shapes whose rows, inner size and columns miss every block size (B = 1, 3, 32; K, N odd), each
 // output does not depend on the block its row lands in (bit-identical to computing that row alone),
-// reruns are bit-identical, K = 0 gives zeros, and misuse is reported. The f64 kernel (the decode
-// step's) equals the scalar JS arithmetic exactly: double sums in k order, rounded once to float32.
+// reruns are bit-identical, K = 0 gives zeros, and misuse is reported. The f64 kernel (attention's)
+// equals the scalar JS arithmetic exactly: double sums in k order, rounded once to float32; the f32b
+// kernel (the projections') equals its JS emulation exactly: float32 sums of blocks of k, added in doubles.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SimdMemory, matmulSimd, simdSupported } from '../../../lib/ml/wasm-simd';
+import { BLOCK_K, SimdMemory, matmulSimd, simdSupported } from '../../../lib/ml/wasm-simd';
 import { rngFor } from '../../../lib/rng';
 
 const rand = (seed: number, n: number) => { const r = rngFor(seed, 'wasm-simd'); return Float32Array.from({ length: n }, () => r.next() * 2 - 1); };
@@ -53,6 +54,29 @@ test('f64 kernel: bit-identical to double sums in k order rounded to float32, od
         for (let j = 0; j < N; j++) {
           let s = 0;
           for (let k = 0; k < K; k++) s += x[b * K + k] * w[k * N + j];
+          want[b * N + j] = s;
+        }
+      }
+      assert.deepEqual(got, want, `B ${B}, K ${K}, N ${N}`);
+    }
+  }
+});
+
+test('f32b kernel (the decode step\'s): bit-identical to float32 sums over blocks of BLOCK_K values of k, added in doubles', () => {
+  for (const B of [1, 3, 32]) {
+    for (const [K, N] of [[1, 1], [7, 5], [BLOCK_K, 13], [BLOCK_K + 1, 9], [130, 99], [352, 24]]) {
+      const x = rand(B * 1000 + K + 2, B * K);
+      const w = rand(K * 1000 + N + 2, K * N);
+      const got = matmulSimd(x, B, K, w, N, 'f32b');
+      const want = new Float32Array(B * N);
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < N; j++) {
+          let s = 0;
+          for (let k0 = 0; k0 < K; k0 += BLOCK_K) {
+            let part = 0; // a float32 lane: every product and partial sum rounded to float32
+            for (let k = k0; k < Math.min(k0 + BLOCK_K, K); k++) part = Math.fround(part + Math.fround(x[b * K + k] * w[k * N + j]));
+            s += part;
+          }
           want[b * N + j] = s;
         }
       }
