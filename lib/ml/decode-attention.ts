@@ -51,6 +51,15 @@ function rope(qkv: Float32Array, row: number, d: number, hh: number, hd: number,
   }
 }
 
+/** e[t] ← exp(e[t] − max) for t < S (the softmax's numerator, overflow-safe); returns their sum. */
+function expShifted(e: Float64Array, S: number): number {
+  let max = -Infinity;
+  for (let t = 0; t < S; t++) if (e[t] > max) max = e[t];
+  let z = 0;
+  for (let t = 0; t < S; t++) { e[t] = Math.exp(e[t] - max); z += e[t]; }
+  return z;
+}
+
 /**
  * RoPE on q and k of every head in s.qkv, k and v into the cache at `pos`, then causal attention of
  * each (row, head) over positions 0..pos into s.ctx [B, d]. q·k is scaled by 1/sqrt(hd).
@@ -71,10 +80,7 @@ export function attend(w: JsDecodeWeights, s: JsDecodeState, l: number, pos: num
       const at = base + pos * hd;
       for (let i = 0; i < hd; i++) { K[at + i] = qkv[row + d + hh * hd + i]; Vc[at + i] = qkv[row + 2 * d + hh * hd + i]; }
       scoreKeys(qkv, q, K, base, hd, S, scale, scores);
-      let max = -Infinity;
-      for (let t = 0; t < S; t++) if (scores[t] > max) max = scores[t];
-      let z = 0;
-      for (let t = 0; t < S; t++) { scores[t] = Math.exp(scores[t] - max); z += scores[t]; }
+      const z = expShifted(scores, S);
       mixValues(scores, Vc, base, hd, S, acc);
       for (let i = 0; i < hd; i++) ctx[b * d + hh * hd + i] = acc[i] / z; // float32 ctx rounds
     }
@@ -107,10 +113,8 @@ export function attendSimd(w: JsDecodeWeights, s: JsDecodeState, l: number, pos:
         Vc[vb + pos * hd + i] = qkv[row + 2 * d + hh * hd + i];
       }
       f64out(q.byteOffset, 1, hd, K.byteOffset + 8 * kt, S8, P, e.byteOffset, S8);
-      let max = -Infinity;
-      for (let t = 0; t < S; t++) { e[t] *= scale; if (e[t] > max) max = e[t]; }
-      let z = 0;
-      for (let t = 0; t < S; t++) { e[t] = Math.exp(e[t] - max); z += e[t]; }
+      for (let t = 0; t < S; t++) e[t] *= scale;
+      const z = expShifted(e, S);
       f64out(e.byteOffset, 1, S, Vc.byteOffset + 8 * vb, hd, hd, mix.byteOffset, hd);
       for (let i = 0; i < hd; i++) ctx[b * d + hh * hd + i] = Math.fround(mix[i] / z);
     }
