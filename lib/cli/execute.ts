@@ -76,7 +76,7 @@ export async function execute(ctx: Ctx, deps: CliDeps, plan: Plan, o: ExecuteOpt
   // on the queue for it. A failed creation surfaces when it is awaited below.
   const starting = o.noWorker || o.detach ? undefined
     : deps.startWorker({ endpoint: c.endpoint, env: ctx.env, queues, concurrency: o.concurrency ?? defaultStageConcurrency(ctx.env, plan.maxParallel), log, shutdownGraceMs: 30_000 });
-  starting?.then((w) => { worker = w; }, () => undefined);
+  void starting?.catch(() => undefined); // handled where it is awaited
   try {
     let handle: WorkflowHandle;
     let runId: string;
@@ -100,18 +100,17 @@ export async function execute(ctx: Ctx, deps: CliDeps, plan: Plan, o: ExecuteOpt
       return 0;
     }
     if (starting) {
-      const w = await starting;
-      worker = w;
+      const w = (worker = await starting);
       shutdownOnSignals({ shutdown: () => { say(`stopping the local worker; the run stays open: 'clgrpo resume ${o.workflowId}' or start 'clgrpo worker'`); w.shutdown(); } }, log);
     }
     const final = await followUntilDone(c.client, handle, worker?.done, o.json, () => recordStatus(ctx, o.workflowId));
     return finish(ctx, final, o);
   } finally {
-    // A worker still being created when the start was refused is stopped once it exists.
-    if (!worker) worker = await starting?.catch(() => undefined);
-    if (worker) {
-      worker.shutdown();
-      await worker.done;
+    // Also a worker still being created when the start was refused: stopped once it exists.
+    const w = worker ?? await starting?.catch(() => undefined);
+    if (w) {
+      w.shutdown();
+      await w.done;
     }
     await c.connection.close();
   }
