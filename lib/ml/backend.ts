@@ -7,8 +7,8 @@
 // the same backend and CPU kind (`numericsOrigin`, `compareOrigins`; checkpoints record the origin).
 // Nothing else in the project calls tf.setBackend.
 // Exports: initBackend(opts?) → BackendInfo (idempotent), backendInfo() (after init), describeBackendChoice(),
-//          backendLineage() (the lineage.backend record), cpuKind(), numericsOrigin(), compareOrigins(),
-//          BackendInfo, BackendName, CpuKind, NumericsOrigin.
+//          backendLineage() (the lineage.backend record), cpuKind(), numericsOrigin(), compareOrigins(), resumeRecordFor(), inexactResumeMessage(),
+//          BackendInfo, BackendName, CpuKind, NumericsOrigin, ResumeRecord.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -209,4 +209,9 @@ export function resumeRecordFor(step: number, from: NumericsOrigin | undefined):
   if (!to) throw new Error('a resume needs initBackend() first');
   const { exact, differs } = compareOrigins(from, to);
   return { exact, fromStep: step, from: from ?? null, to, differs };
+}
+
+/** The warning a stage of `kind` logs when a resume cannot be bit-exact. */
+export function inexactResumeMessage(kind: string, r: ResumeRecord): string {
+  return `${kind} resumes from a checkpoint written elsewhere (${r.differs.join('; ')}): training continues, but the result will not be bit-identical to an uninterrupted run`;
 }

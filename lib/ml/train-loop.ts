@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { PretrainParamsResolved } from '../spec/spec-types.generated';
 import type { StageContext } from '../stage/types';
 import { ClgrpoError, ErrorType } from '../errors';
-import { resumeRecordFor, type NumericsOrigin, type ResumeRecord } from './backend';
+import { inexactResumeMessage, resumeRecordFor, type NumericsOrigin, type ResumeRecord } from './backend';
 import { CheckpointStore } from './checkpoint';
 import type { Dataset } from './data/dataset';
 import { numPatches, type VlmModel } from './model';
@@ -49,8 +49,7 @@ export interface TrainResult {
 function resumeRecord(ctx: StageContext, kind: string, step: number, from: NumericsOrigin | undefined): ResumeRecord {
   const r = resumeRecordFor(step, from);
   if (!r.exact) {
-    ctx.log.warn(`${kind} resumes from a checkpoint written elsewhere (${r.differs.join('; ')}): training continues, but the result will not be bit-identical to an uninterrupted run`,
-      { from: r.from, to: r.to });
+    ctx.log.warn(inexactResumeMessage(kind, r), { from: r.from, to: r.to });
   }
   return r;
 }

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ClgrpoError, ErrorType } from '../../errors';
 import { Rng, rngFor, type RngState } from '../../rng';
 import type { ProgressDetails } from '../../stage/types';
-import { resumeRecordFor, type ResumeRecord } from '../backend';
+import { inexactResumeMessage, resumeRecordFor, type ResumeRecord } from '../backend';
 import { CheckpointStore } from '../checkpoint';
 import type { Dataset } from '../data/dataset';
 import type { VlmModel } from '../model';
@@ -152,7 +152,7 @@ export async function trainGrpo(run: GrpoRun): Promise<GrpoResult> {
   // said in the log, every later heartbeat (the warn hook) and lineage.resume, never hidden.
   const resume = loaded ? resumeRecordFor(state.step, loaded.origin) : undefined;
   if (resume && !resume.exact) {
-    run.warn?.(INEXACT_RESUME_WARNING, `grpo resumes from a checkpoint written elsewhere (${resume.differs.join('; ')}): training continues, but the result will not be bit-identical to an uninterrupted run`);
+    run.warn?.(INEXACT_RESUME_WARNING, inexactResumeMessage('grpo', resume));
   }
   const rng = new Rng(state.rng);
   const times = { sample: [] as number[], reference: [] as number[], update: [] as number[] };
