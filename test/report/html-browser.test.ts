@@ -9,10 +9,8 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { renderHtml } from '../../lib/report/render-html';
 import { fixtureReportData } from './fixtures/report-data';
+import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../../scripts/chromium';
 
-const CHROMIUM = process.env.CLGRPO_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 void test('the HTML report renders its table and charts in headless chromium', async (t) => {
   assert.ok(existsSync(CHROMIUM), `Debian chromium not found at ${CHROMIUM}: install it with `
