@@ -2,7 +2,8 @@
 // q and k, k and v into the cache, causal softmax attention of every (row, head) over positions
 // 0..pos into the state's ctx. Two versions with the same arithmetic in the same order (double sums
 // in key order, float32 roundings where the scalar path stores into a Float32Array): `attend` in JS
-// loops, `attendSimd` on wasm-simd.ts's f64x2 kernel with keys cached transposed.
+// loops, `attendSimd` on wasm-simd.ts's f64w32 kernel (float32 cache, f64x2 sums) with keys cached
+// transposed.
 // Exports: attend, attendSimd.
 import type { Floats, JsDecodeState, JsDecodeWeights } from './decode-js';
 
@@ -94,7 +95,7 @@ export function attend(w: JsDecodeWeights, s: JsDecodeState, l: number, pos: num
  */
 export function attendSimd(w: JsDecodeWeights, s: JsDecodeState, l: number, pos: number): void {
   const { d, H, hd } = w;
-  const { f64out } = w.mem!.kernels;
+  const { f64w32 } = w.mem!.kernels;
   const S = pos + 1;
   const S8 = Math.ceil(S / 8) * 8;
   const scale = 1 / Math.sqrt(hd);
@@ -112,10 +113,10 @@ export function attendSimd(w: JsDecodeWeights, s: JsDecodeState, l: number, pos:
         K[kt + i * P + pos] = qkv[row + d + hh * hd + i];
         Vc[vb + pos * hd + i] = qkv[row + 2 * d + hh * hd + i];
       }
-      f64out(q.byteOffset, 1, hd, K.byteOffset + 8 * kt, S8, P, e.byteOffset, S8);
+      f64w32(q.byteOffset, 1, hd, K.byteOffset + 4 * kt, S8, P, e.byteOffset, S8);
       for (let t = 0; t < S; t++) e[t] *= scale;
       const z = expShifted(e, S);
-      f64out(e.byteOffset, 1, S, Vc.byteOffset + 8 * vb, hd, hd, mix.byteOffset, hd);
+      f64w32(e.byteOffset, 1, S, Vc.byteOffset + 4 * vb, hd, hd, mix.byteOffset, hd);
       for (let i = 0; i < hd; i++) ctx[b * d + hh * hd + i] = Math.fround(mix[i] / z);
     }
   }

@@ -7,9 +7,10 @@
 // Projections (qkv, wo, w1|w3, w2, head) and attention run on one of two kernels, `JsKernel`:
 //  - 'simd' (default where the engine has WebAssembly SIMD): wasm-simd.ts's kernels, projections on
 //    f32b (float32 sums over blocks of 32 values of k, added in doubles; 8–14 GMAC/s on one core
-//    here), attention on f64 (5–7 GMAC/s). Weights go into its WebAssembly.Memory once per prepare
-//    ([in, out] rows, padded to 8 columns, as floats); the step's buffers and the KV cache (keys
-//    transposed, so a head's scores are one matmul) are views of that memory, so nothing is copied per step.
+//    here), attention on f64w32 (double sums over a float32 cache). Weights go into its
+//    WebAssembly.Memory once per prepare ([in, out] rows, padded to 8 columns, as floats); the step's
+//    buffers and the KV cache (keys transposed, so a head's scores are one matmul) are views of that
+//    memory, so nothing is copied per step.
 //  - 'scalar' (the reference and fallback): matrices stored transposed ([out, in]), 4 rows × 2 columns
 //    of dot products per pass in double sums, 1.6–1.85 GMAC/s (i-k-j into a row 0.34–0.44; one double
 //    accumulator 0.46–0.51): the ceiling of scalar JS, since V8 does not vectorise.
@@ -51,7 +52,7 @@ export interface JsDecodeWeights {
 }
 
 type Getter = (name: string) => tf.Tensor;
-/** The SIMD path keeps attention's kernel inputs in Float64Arrays (holding float32 values); the rest is Float32Arrays. */
+/** The SIMD path keeps attention's q and softmax numerators in Float64Arrays; the rest is Float32Arrays. */
 export type Floats = Float32Array | Float64Array;
 
 /** w [K, N] (x @ w) scaled by g[k] per input row → [N, K]. */
@@ -154,10 +155,10 @@ export interface JsDecodeState {
    * Per layer. Scalar: keys and values [B, H, maxLen, hd]. SIMD: keys transposed, [B, H, hd, P] with
    * P = maxLen rounded up to 8 (a head's scores are then one matmul), values [B, H, maxLen, hd].
    */
-  k: Floats[]; v: Floats[]; P: number;
+  k: Float32Array[]; v: Float32Array[]; P: number;
   /**
    * SIMD: every array but x and logits is a view of the weights' memory, valid for this epoch only;
-   * attention's kernel inputs (caches, q, e) are Float64Arrays holding float32 values.
+   * attention's x inputs (q, e) and its output (mix) are Float64Arrays, its caches float32.
    */
   epoch: number;
   x: Float32Array; h: Floats; qkv: Float32Array; ctx: Floats; y: Float32Array;
@@ -198,7 +199,7 @@ export function startDecodeJs(w: JsDecodeWeights, prefill: KvEntry[], length: nu
   const f64 = (n: number): [number, 8] => [n, 8];
   const [h, qkv, ctx, y, gu, act, headOut, q, e, mix, ...kv] = allocAll(mem, [
     f(B * d), f(B * 3 * d), f(B * d), f(B * d), f(B * 2 * m), f(B * m), f(B * (w.head.simd?.Np ?? w.V)), f64(hd), f64(P), f64(hd),
-    ...new Array<[number, 8]>(2 * L).fill(f64(cache)),
+    ...new Array<[number, 4]>(2 * L).fill(f(cache)),
   ]);
   prefill.forEach((entry, l) => {
     for (const t of [entry.k, entry.v]) {
@@ -214,7 +215,7 @@ export function startDecodeJs(w: JsDecodeWeights, prefill: KvEntry[], length: nu
     }
   });
   return {
-    B, maxLen, length, P, epoch: w.epoch, k: kv.slice(0, L), v: kv.slice(L),
+    B, maxLen, length, P, epoch: w.epoch, k: kv.slice(0, L) as Float32Array[], v: kv.slice(L) as Float32Array[],
     x: new Float32Array(B * d), h, qkv: qkv as Float32Array, ctx, y: y as Float32Array, gu: gu as Float32Array, act,
     headOut: headOut as Float32Array, q: q as Float64Array, e: e as Float64Array, mix: mix as Float64Array,
     scores: new Float64Array(maxLen), acc: new Float64Array(hd), cos: new Float64Array(hd / 2), sin: new Float64Array(hd / 2),

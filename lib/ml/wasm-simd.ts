@@ -12,8 +12,8 @@
 //  - f32b (what decode-js's projections use): f32x4 sums over blocks of BLOCK_K values of k, each
 //    block's lanes promoted and added into f64x2 sums: 8–14 GMAC/s, the rounding of a 32-term
 //    float32 sum per block (products rounded to float32 too) rather than of a K-term one;
-//  - f64 (f64x2, attention's): 5–7 GMAC/s, the scalar JS loops' exact arithmetic (float32 inputs,
-//    exact products, double sums in k order).
+//  - f64 (f64x2): 5–7 GMAC/s, the scalar JS loops' exact arithmetic (float32 inputs, exact products,
+//    double sums in k order); f64w32 (attention's) the same on float32 weights, out in float64.
 // `small`'s greedy log-probs against kernel-pins' TF.js pins (limit 1e-5, max |diff| over 36 of them):
 // f64 9.1e-6; f32b with one block over all of k 9.0e-6, blocks of 4/8/16/32/64/128
 // 9.6/9.3/11.0/7.6/6.7/12.8e-6: noise of that scale whatever the sums (the pins' own float32 rounding
@@ -50,17 +50,25 @@ const simd = (code: number, ...imm: number[]) => [0xfd, ...uleb(code), ...imm];
 const v128Load = (offset: number) => simd(0x00, 4, ...uleb(offset));
 const v128Store = (offset: number) => simd(0x0b, 4, ...uleb(offset));
 const v128Zero = () => simd(0x0c, ...new Array<number>(16).fill(0));
+const PROMOTE_LOW = simd(0x5f); // f64x2.promote_low_f32x4
 
 /**
  * The accumulations. 'f32': f32x4 lanes, x[b, k] loaded as a splat, sums in float32, out float32;
  * 'f32b': the same in blocks of `block` k values, block sums added in f64x2, out rounded once.
  * 'f64': x and weights float64 (holding float32 values, so products are exact), f64x2 sums in k order,
- * out rounded once to float32 ('f64') or kept ('f64out'): the arithmetic of the scalar JS loops (double
- * sums in k order), so the two agree bit for bit, at half the lanes.
+ * out rounded once to float32: the arithmetic of the scalar JS loops (double sums in k order), so the
+ * two agree bit for bit, at half the lanes. 'f64w32' (attention's): the same sums over float32 weights,
+ * each pair promoted to f64x2 as loaded (the same exact products), out kept in float64; attention is
+ * bound by reading the KV cache, so float32 storage halves its cost, not its precision.
  */
-interface Precision { x: 4 | 8; w: 4 | 8; out: 4 | 8; splatX: number[]; mul: number[]; add: number[]; store: (c: number) => number[]; block?: number }
-const F64 = { x: 8, w: 8, splatX: simd(0x0a, 3, 0), mul: simd(0xf2), add: simd(0xf0) } as const; // v128.load64_splat, f64x2.mul, f64x2.add
-const F32 = { x: 4, w: 4, out: 4, splatX: simd(0x09, 2, 0), mul: simd(0xe6), add: simd(0xe4) } as const; // v128.load32_splat, f32x4.mul, f32x4.add
+interface Precision {
+  x: 4 | 8; w: 4 | 8; out: 4 | 8;
+  /** Outputs per weight vector (its lanes), and the code loading weight vector c of a row. */
+  lanes: 2 | 4; loadW: (c: number) => number[];
+  splatX: number[]; mul: number[]; add: number[]; store: (c: number) => number[]; block?: number;
+}
+const F64 = { x: 8, w: 8, lanes: 2, loadW: (c: number) => v128Load(16 * c), splatX: simd(0x0a, 3, 0), mul: simd(0xf2), add: simd(0xf0) } as const; // v128.load64_splat, f64x2.mul, f64x2.add
+const F32 = { x: 4, w: 4, out: 4, lanes: 4, loadW: (c: number) => v128Load(16 * c), splatX: simd(0x09, 2, 0), mul: simd(0xe6), add: simd(0xe4) } as const; // v128.load32_splat, f32x4.mul, f32x4.add
 /** k values per float32 partial sum of the blocked kernel: its rounding is that of a BLOCK-term float32 sum. */
 export const BLOCK_K = 32;
 const PRECISION = {
@@ -69,10 +77,10 @@ const PRECISION = {
   f32b: { ...F32, store: () => [], block: BLOCK_K },
   // f32x4.demote_f64x2_zero, then v128.store64_lane of lane 0 (two float32s)
   f64: { ...F64, out: 4, store: (c: number) => [...simd(0x5e), ...simd(0x5b, 3, ...uleb(8 * c), 0)] },
-  f64out: { ...F64, out: 8, store: (c: number) => v128Store(16 * c) },
+  // float32 weights, two per v128.load64_zero, promoted to f64x2: the f64 arithmetic on half the bytes
+  f64w32: { ...F64, w: 4, out: 8, loadW: (c: number) => [...simd(0x5d, 3, ...uleb(8 * c)), ...PROMOTE_LOW], store: (c: number) => v128Store(16 * c) },
 } satisfies Record<string, Precision>;
 const F64X2_ADD = simd(0xf0);
-const PROMOTE_LOW = simd(0x5f); // f64x2.promote_low_f32x4
 const HIGH_HALF = simd(0x0d, ...[8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]); // i8x16.shuffle: lanes 2, 3 to 0, 1
 const DEMOTE = simd(0x5e); // f32x4.demote_f64x2_zero
 const storeLane64 = (offset: number) => simd(0x5b, 3, ...uleb(offset), 0); // v128.store64_lane, lane 0
@@ -95,7 +103,7 @@ function rowBlocks(R: number, C: number, p: Precision): number[] {
   const each = <T>(n: number, f: (i: number) => T[]) => Array.from({ length: n }, (_, i) => f(i)).flat();
   const kStep = (counter: number) => [
     ...LOOP,
-    ...each(C, (c) => [...get(WP), ...v128Load(16 * c), ...set(WV + c)]),
+    ...each(C, (c) => [...get(WP), ...p.loadW(c), ...set(WV + c)]),
     ...each(R, (r) => [...get(P0 + r), ...p.splatX, ...set(XS + r)]),
     ...each(R, (r) => each(C, (c) => [...get(rc(r, c)), ...get(XS + r), ...get(WV + c), ...p.mul, ...p.add, ...set(rc(r, c))])),
     ...each(R, (r) => [...get(P0 + r), ...i32(p.x), ...ADD, ...set(P0 + r)]),
@@ -137,7 +145,7 @@ function rowBlocks(R: number, C: number, p: Precision): number[] {
       ...get(OUT), ...get(ROW), ...i32(r), ...ADD, ...get(LDO), ...MUL, ...get(COL), ...ADD, ...i32(p.out), ...MUL, ...ADD, ...set(OP),
       ...each(C, (c) => store(r, c)),
     ]),
-    ...get(COL), ...i32((16 / p.w) * C), ...ADD, ...set(COL),
+    ...get(COL), ...i32(p.lanes * C), ...ADD, ...set(COL),
     ...br(0),
     ...END, ...END,
   ];
@@ -157,13 +165,12 @@ function rowBlocks(R: number, C: number, p: Precision): number[] {
  * v128s, so a lone row, as in attention, still has 4 independent sums per pass).
  */
 function kernelBody(p: Precision): number[] {
-  const lanes = 16 / p.w;
   const body = [
     ...vec([[...uleb(ACC - PARAMS), I32], [...uleb(8 + MAX_R + MAX_C + 16), V128]]),
     ...get(K), ...i32(p.x), ...MUL, ...set(K4),
     ...get(LDW), ...i32(p.w), ...MUL, ...set(STRIDE),
     ...rowBlocks(MAX_R, 2, p),
-    ...rowBlocks(1, 8 / lanes, p),
+    ...rowBlocks(1, 8 / p.lanes, p),
     ...END,
   ];
   return [...uleb(body.length), ...body];
@@ -174,7 +181,7 @@ function kernelBody(p: Precision): number[] {
  * ldo): out[b, j] (row stride ldo) = Σ_k x[b, k] (row stride K) · w[k, j] (row stride ldw) for j < N,
  * element types as the entry says; needs K >= 1 and N a multiple of 8.
  */
-const KERNELS = ['f32', 'f32b', 'f64', 'f64out'] as const;
+const KERNELS = ['f32', 'f32b', 'f64', 'f64w32'] as const;
 function moduleBytes(): Uint8Array {
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,

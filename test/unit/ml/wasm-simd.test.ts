@@ -2,9 +2,10 @@
 // it equals a float64 reference to ≤ 1e-5 relative (to Σ|x·w|, the scale of a dot product's rounding)
 // on shapes whose rows, inner size and columns miss every block size (B = 1, 3, 32; K, N odd), each
 // output does not depend on the block its row lands in (bit-identical to computing that row alone),
-// reruns are bit-identical, K = 0 gives zeros, and misuse is reported. The f64 kernel (attention's)
-// equals the scalar JS arithmetic exactly: double sums in k order, rounded once to float32; the f32b
-// kernel (the projections') equals its JS emulation exactly: float32 sums of blocks of k, added in doubles.
+// reruns are bit-identical, K = 0 gives zeros, and misuse is reported. The f64 kernel equals the
+// scalar JS arithmetic exactly: double sums in k order, rounded once to float32, and so does the f64w32
+// kernel (attention's: float32 weights) before the rounding; the f32b kernel (the projections') equals
+// its JS emulation exactly: float32 sums of blocks of k, added in doubles.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BLOCK_K, SimdMemory, matmulSimd, simdSupported } from '../../../lib/ml/wasm-simd';
@@ -58,6 +59,29 @@ test('f64 kernel: bit-identical to double sums in k order rounded to float32, od
         }
       }
       assert.deepEqual(got, want, `B ${B}, K ${K}, N ${N}`);
+    }
+  }
+});
+
+test('f64w32 kernel (attention\'s): float32 weights, out bit-identical to double sums in k order (unrounded), odd K', () => {
+  for (const B of [1, 3, 32]) {
+    for (const [K, N] of [[1, 8], [7, 16], [33, 24], [130, 104]]) {
+      const x = rand(B * 1000 + K + 3, B * K);
+      const w = rand(K * 1000 + N + 3, K * N);
+      const mem = new SimdMemory();
+      const m = mem.putMatrix(w, K, N); // float32 storage, N already a multiple of 8
+      const [xo, oo] = [mem.alloc(B * K, 8), mem.alloc(B * N, 8)];
+      mem.view64(xo, B * K).set(x);
+      mem.kernels.f64w32(xo, B, K, m.off, N, N, oo, N);
+      const want = new Float64Array(B * N);
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < N; j++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += x[b * K + k] * w[k * N + j];
+          want[b * N + j] = s;
+        }
+      }
+      assert.deepEqual(mem.view64(oo, B * N), want, `B ${B}, K ${K}, N ${N}`);
     }
   }
 });
