@@ -23,7 +23,7 @@
 // and tied head); results differ from it only by float rounding (decode-js.test.ts).
 // Attention over the cache (scalar and SIMD) lives in decode-attention.ts.
 // Exports: JsKernel, defaultJsKernel, JsDecodeWeights, JsDecodeState, Floats, prepareDecodeJs,
-//          startDecodeJs, decodeStepJs.
+//          startDecodeJs, decodeStepJs, releaseDecodeJs.
 import type * as tf from '@tensorflow/tfjs';
 import type { KvEntry } from './model-layers';
 import type { ModelConfig } from './model-config';
@@ -49,6 +49,8 @@ export interface JsDecodeWeights {
   layers: JsLayer[];
   /** SIMD only: the memory holding the matrices, where it ends, and how many states were started. */
   mem?: SimdMemory; weightsEnd: number; epoch: number;
+  /** Set by releaseDecodeJs: these weights and their states are done. */
+  released: boolean;
 }
 
 type Getter = (name: string) => tf.Tensor;
@@ -93,7 +95,7 @@ export function prepareDecodeJs(c: ModelConfig, p: Getter, kernel: JsKernel = de
   const headKN = new Float32Array(d * V);
   for (let j = 0; j < V; j++) for (let k = 0; k < d; k++) headKN[k * V + j] = embed[j * d + k];
   const head = mat(headKN, d, V, read('text.norm'));
-  return { d, H: c.text.heads, hd: d / c.text.heads, m, V, eps: c.normEps, ropeBase: c.ropeBase, kernel, embed, head, layers, mem, weightsEnd: mem?.mark() ?? 0, epoch: 0 };
+  return { d, H: c.text.heads, hd: d / c.text.heads, m, V, eps: c.normEps, ropeBase: c.ropeBase, kernel, embed, head, layers, mem, weightsEnd: mem?.mark() ?? 0, epoch: 0, released: false };
 }
 
 /**
@@ -192,6 +194,7 @@ export function startDecodeJs(w: JsDecodeWeights, prefill: KvEntry[], length: nu
   const { d, H, hd, m } = w;
   const L = w.layers.length;
   const mem = w.mem;
+  if (w.released) throw new Error('startDecodeJs: these weights were released (releaseDecodeJs); prepare them again');
   if (mem) { mem.release(w.weightsEnd); w.epoch++; }
   const P = mem ? Math.ceil(maxLen / 8) * 8 : maxLen;
   const cache = B * H * hd * P;
@@ -233,6 +236,7 @@ export function decodeStepJs(w: JsDecodeWeights, s: JsDecodeState, tokens: Array
   const pos = s.length;
   if (pos >= s.maxLen) throw new Error(`decodeStepJs: position ${pos} is past the cache's ${s.maxLen} positions`);
   if (tokens.length !== B) throw new Error(`decodeStepJs: ${tokens.length} tokens for a batch of ${B}`);
+  if (w.released) throw new Error('decodeStepJs: the weights of this state were released (releaseDecodeJs)');
   if (s.epoch !== w.epoch) throw new Error(`decodeStepJs: this state (epoch ${s.epoch}) was ended by a later startDecodeJs (epoch ${w.epoch}) on the same SIMD weights`);
   for (let i = 0; i < hd / 2; i++) {
     const angle = pos / Math.pow(w.ropeBase, (2 * i) / hd);
@@ -269,4 +273,14 @@ export function decodeStepJs(w: JsDecodeWeights, s: JsDecodeState, tokens: Array
   }
   s.length = pos + 1;
   return s.logits;
+}
+
+/**
+ * Ends the weights and their states. SIMD: their memory goes to the next prepareDecodeJs, whose
+ * weights and cache then land on pages already mapped (wasm-simd.ts's recycle); without this call
+ * each prepare starts on a fresh memory. generate() releases its weights when a call is done.
+ */
+export function releaseDecodeJs(w: JsDecodeWeights): void {
+  w.released = true;
+  w.mem?.recycle();
 }

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng';
 import type { ModelConfig, VlmModel } from './model';
 import { disposeDecode } from './model-decode';
-import { decodeStepJs, defaultJsKernel, prepareDecodeJs, startDecodeJs, type JsDecodeWeights, type JsKernel } from './decode-js';
+import { decodeStepJs, defaultJsKernel, prepareDecodeJs, releaseDecodeJs, startDecodeJs, type JsDecodeWeights, type JsKernel } from './decode-js';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -100,21 +100,26 @@ export function generate(model: VlmModel, images: tf.Tensor4D, prompts: number[]
   const out: Generation = { tokens: [], logProbs: [], samplingLogProbs: [], finished: [] };
   // JS weights are read at most once per call: fixed during a generation, they may change between calls.
   let js: JsDecodeWeights | undefined;
-  for (const idx of groupByLength(prompts)) {
-    const imgs = tf.tidy(() => tf.gather(images, tf.tensor1d(idx, 'int32')) as tf.Tensor4D);
-    try {
-      const inJs = opts.useCache !== false && (opts.decode ?? defaultDecode(model.config, idx.length, opts.jsKernel)) === 'js';
-      if (inJs) js ??= prepareDecodeJs(model.config, (n) => model.p(n), opts.jsKernel);
-      const g = generateGroup(model, imgs, idx.map((i) => prompts[i]), opts, inJs ? js : undefined);
-      idx.forEach((row, k) => {
-        out.tokens[row] = g.tokens[k];
-        out.logProbs[row] = g.logProbs[k];
-        out.samplingLogProbs[row] = g.samplingLogProbs[k];
-        out.finished[row] = g.finished[k];
-      });
-    } finally {
-      imgs.dispose();
+  try {
+    for (const idx of groupByLength(prompts)) {
+      const imgs = tf.tidy(() => tf.gather(images, tf.tensor1d(idx, 'int32')) as tf.Tensor4D);
+      try {
+        const inJs = opts.useCache !== false && (opts.decode ?? defaultDecode(model.config, idx.length, opts.jsKernel)) === 'js';
+        if (inJs) js ??= prepareDecodeJs(model.config, (n) => model.p(n), opts.jsKernel);
+        const g = generateGroup(model, imgs, idx.map((i) => prompts[i]), opts, inJs ? js : undefined);
+        idx.forEach((row, k) => {
+          out.tokens[row] = g.tokens[k];
+          out.logProbs[row] = g.logProbs[k];
+          out.samplingLogProbs[row] = g.samplingLogProbs[k];
+          out.finished[row] = g.finished[k];
+        });
+      } finally {
+        imgs.dispose();
+      }
     }
+  } finally {
+    // the next call's weights reuse their memory (its pages already mapped)
+    if (js) releaseDecodeJs(js);
   }
   return out;
 }

@@ -19,7 +19,7 @@
 // 9.6/9.3/11.0/7.6/6.7/12.8e-6: noise of that scale whatever the sums (the pins' own float32 rounding
 // included); BLOCK_K = 32 is the one with room at this size.
 // Exports: simdSupported, SimdMemory (weights and buffers in one WebAssembly.Memory, the raw
-//          kernels), SimdMatrix, SimdPrecision, BLOCK_K, matmulSimd (one-shot, for tests).
+//          kernels; recycled for the next one), SimdMatrix, SimdPrecision, BLOCK_K, matmulSimd (one-shot, for tests).
 
 // --- encoder: LEB128 numbers, sections, and the few instructions the kernel needs ---------------
 const uleb = (n: number): number[] => { const o: number[] = []; do { const b = n & 0x7f; n >>>= 7; o.push(n ? b | 0x80 : b); } while (n); return o; };
@@ -216,24 +216,48 @@ const PAGE = 65536;
 type Kernel = (x: number, B: number, K: number, w: number, N: number, ldw: number, out: number, ldo: number) => void;
 
 /**
+ * The memory of the last recycled SimdMemory, taken by the next one: a fresh memory's pages fault in
+ * on first touch, which made decode-js's prepare and start 2–4× slower here (~20 ms of a ~300 ms
+ * generation of small, 8 rows); a recycled one's pages are already mapped. One is kept (the largest).
+ */
+let spare: WasmMemory | undefined;
+
+/**
  * One WebAssembly.Memory with the kernel bound to it and a bump allocator. Growing the memory
  * detaches every Float32Array view of it: allocate first, then take views (`view`).
  */
 export class SimdMemory {
   readonly memory: WasmMemory;
   private top = 16;
+  private recycled = false;
   /** The raw kernels (see moduleBytes): byte offsets, unchecked; for hot loops whose bounds are known. */
   readonly kernels: Record<(typeof KERNELS)[number], Kernel>;
 
   constructor() {
     if (!compiled) throw new Error('SimdMemory: this engine has no WebAssembly SIMD; use the scalar path (simdSupported is false)');
-    this.memory = new wasm!.Memory({ initial: 1 });
+    this.memory = spare ?? new wasm!.Memory({ initial: 1 });
+    spare = undefined;
     const inst = new wasm!.Instance(compiled, { env: { mem: this.memory } });
     this.kernels = Object.fromEntries(KERNELS.map((k) => [k, inst.exports[k] as Kernel])) as SimdMemory['kernels'];
   }
 
+  /**
+   * Hands the memory to the next SimdMemory (contents kept: its allocations are unspecified anyway).
+   * This one, its views and kernels must not be used again; alloc and matmul refuse to.
+   */
+  recycle(): void {
+    if (this.recycled) return;
+    this.recycled = true;
+    if (!spare || spare.buffer.byteLength < this.memory.buffer.byteLength) spare = this.memory;
+  }
+
+  private live(what: string): void {
+    if (this.recycled) throw new Error(`SimdMemory.${what}: this memory was recycled (handed to a newer SimdMemory); make a new one`);
+  }
+
   /** Byte offset of n fresh floats (of `bytes` each), 16-byte aligned (contents unspecified). */
   alloc(n: number, bytes = 4): number {
+    this.live('alloc');
     const off = this.top;
     this.top += Math.ceil((n * bytes) / 16) * 16;
     const need = Math.ceil(this.top / PAGE) - this.memory.buffer.byteLength / PAGE;
@@ -268,6 +292,7 @@ export class SimdMemory {
 
   /** out [B, m.Np] = x [B, m.K] · m; x (float32, or float64 for an 'f64' matrix) and out are views of this memory. */
   matmul(m: SimdMatrix, x: Float32Array | Float64Array, B: number, out: Float32Array): void {
+    this.live('matmul');
     if (x.buffer !== this.memory.buffer || out.buffer !== this.memory.buffer) throw new Error('SimdMemory.matmul: x and out must be views of this memory (taken after the last alloc)');
     if (x.BYTES_PER_ELEMENT !== PRECISION[m.precision].x) throw new Error(`SimdMemory.matmul: x of ${x.BYTES_PER_ELEMENT}-byte floats for an ${m.precision} matrix`);
     if (x.length < B * m.K || out.length < B * m.Np) throw new Error(`SimdMemory.matmul: buffers of ${x.length} and ${out.length} floats for [${B}, ${m.K}] · [${m.K}, ${m.Np}]`);

@@ -4,12 +4,13 @@
 // batch > 1, two prompt lengths); generate's greedy output with the JS step equals the TF decode
 // step's, recomputation's and the other kernel's on prompts of mixed lengths (log-probs within 1e-5:
 // the kernels round differently); runs are bit-identical;
-// a new SIMD state ends the previous one; the default picks JS up to the measured crossovers.
+// a new SIMD state ends the previous one; released weights refuse use and their successor on the
+// recycled memory decodes the same; the default picks JS up to the measured crossovers.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../lib/ml/backend';
-import { decodeStepJs, defaultJsKernel, prepareDecodeJs, startDecodeJs, type JsKernel } from '../../../lib/ml/decode-js';
+import { decodeStepJs, defaultJsKernel, prepareDecodeJs, releaseDecodeJs, startDecodeJs, type JsKernel } from '../../../lib/ml/decode-js';
 import { VlmModel, modelConfig, type ModelSize } from '../../../lib/ml/model';
 import { defaultDecode, generate } from '../../../lib/ml/sampling';
 import { rngFor } from '../../../lib/rng';
@@ -122,6 +123,28 @@ test('SIMD: starting a second state on the same weights ends the first (their bu
   const second = startDecodeJs(w, cache.layers, cache.length, 2, cache.length + 4);
   assert.throws(() => decodeStepJs(w, first, [7, 8]), /ended by a later startDecodeJs/);
   decodeStepJs(w, second, [7, 8]);
+  tf.dispose([logits, imgs, ...cache.layers.flatMap((e) => [e.k, e.v])]);
+  m.dispose();
+});
+
+test('releaseDecodeJs: the weights and their states refuse further use; the next prepare (on the recycled memory) decodes the same', () => {
+  const m = randomModel('tiny', 3, 4);
+  const imgs = images(4, 2);
+  const { cache, logits } = m.prefill(imgs, tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'));
+  const run = () => {
+    const w = prepareDecodeJs(m.config, (n) => m.p(n), 'simd');
+    const s = startDecodeJs(w, cache.layers, cache.length, 2, cache.length + 4);
+    const out = [[7, 8], [9, 10], [11, 12]].map((t) => Float32Array.from(decodeStepJs(w, s, t)));
+    return { w, s, out };
+  };
+  const first = run();
+  releaseDecodeJs(first.w);
+  assert.throws(() => decodeStepJs(first.w, first.s, [7, 8]), /released/);
+  assert.throws(() => startDecodeJs(first.w, cache.layers, cache.length, 2, cache.length + 4), /released/);
+  const second = run();
+  assert.equal(second.w.mem!.memory, first.w.mem!.memory);
+  assert.deepEqual(second.out, first.out);
+  releaseDecodeJs(second.w);
   tf.dispose([logits, imgs, ...cache.layers.flatMap((e) => [e.k, e.v])]);
   m.dispose();
 });

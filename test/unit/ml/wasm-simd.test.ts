@@ -2,7 +2,8 @@
 // it equals a float64 reference to ≤ 1e-5 relative (to Σ|x·w|, the scale of a dot product's rounding)
 // on shapes whose rows, inner size and columns miss every block size (B = 1, 3, 32; K, N odd), each
 // output does not depend on the block its row lands in (bit-identical to computing that row alone),
-// reruns are bit-identical, K = 0 gives zeros, and misuse is reported. The f64 kernel equals the
+// reruns are bit-identical, K = 0 gives zeros, misuse is reported, and a recycled memory goes to the
+// next SimdMemory only. The f64 kernel equals the
 // scalar JS arithmetic exactly: double sums in k order, rounded once to float32, and so does the f64w32
 // kernel (attention's: float32 weights) before the rounding; the f32b kernel (the projections') equals
 // its JS emulation exactly: float32 sums of blocks of k, added in doubles.
@@ -122,4 +123,22 @@ test('SimdMemory: K = 0 gives zeros; matrices are padded to 8 columns; buffers o
   assert.throws(() => mem.matmul(m, new Float32Array(4), 2, out), /views of this memory/);
   assert.throws(() => mem.matmul(mem.putMatrix(new Float32Array(0), 0, 5, undefined, 'f64'), mem.view(x, 0), 2, out), /4-byte floats for an f64 matrix/);
   assert.throws(() => mem.matmul(mem.putMatrix(new Float32Array(6), 2, 3), mem.view(x, 2), 2, out), /buffers of 2 and 16 floats/);
+});
+
+test('SimdMemory.recycle: the next SimdMemory takes over the memory (pages already mapped); the recycled one refuses use', () => {
+  const old = new SimdMemory();
+  const m = old.putMatrix(rand(1, 64 * 40), 64, 40);
+  old.recycle();
+  const next = new SimdMemory();
+  assert.equal(next.memory, old.memory);
+  assert.notEqual(new SimdMemory().memory, old.memory); // one owner at a time
+  assert.throws(() => old.alloc(4), /recycled/);
+  assert.throws(() => old.matmul(m, next.view(16, 64), 1, next.view(16, 40)), /recycled/);
+  // a recycled memory's stale contents do not leak into results
+  const x = rand(2, 3 * 64);
+  const w = rand(3, 64 * 40);
+  const fresh = matmulSimd(x, 3, 64, w, 40, 'f32b');
+  next.putMatrix(rand(4, 64 * 40), 64, 40); // garbage left behind in the memory matmulSimd reuses
+  next.recycle();
+  assert.deepEqual(matmulSimd(x, 3, 64, w, 40, 'f32b'), fresh);
 });
