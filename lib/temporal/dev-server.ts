@@ -41,6 +41,31 @@ export function sqlitePragmas(env: Env): string[] {
   return (v || 'journal_mode=wal,synchronous=normal').split(',').map((p) => p.trim()).filter(Boolean);
 }
 
+/**
+ * Dynamic config of the dev server, as KEY=JSON values. The history service reads its transfer
+ * queue (the tasks that hand a scheduled workflow task or activity to matching) at most 20 times a
+ * second per shard by default; the dev server has one shard, and every stage transition needs two
+ * such reads (the workflow task after a stage completes, then the next stage's activity), so back to
+ * back short stages queued behind that limit: a 50-stage chain of 6 ms stages took 92 ms per
+ * transition, 37 ms with the limit lifted (bench/engine.ts, docs/runtime.md). The reads are
+ * triggered by new tasks, so an idle server does not read more. `CLGRPO_TEMPORAL_DYNAMIC_CONFIG`
+ * adds or overrides values (comma-separated KEY=VALUE; `KEY=` drops a default).
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string>> = { 'history.transferProcessorMaxPollRPS': '1000' };
+
+export function dynamicConfig(env: Env): string[] {
+  const values: Record<string, string> = { ...DEV_SERVER_DYNAMIC_CONFIG };
+  for (const item of (env.CLGRPO_TEMPORAL_DYNAMIC_CONFIG ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new Error(`CLGRPO_TEMPORAL_DYNAMIC_CONFIG: "${item}" is not KEY=VALUE (e.g. history.transferProcessorMaxPollRPS=1000)`);
+    const key = item.slice(0, eq).trim();
+    const value = item.slice(eq + 1).trim();
+    if (value) values[key] = value;
+    else delete values[key];
+  }
+  return Object.entries(values).map(([k, v]) => `${k}=${v}`);
+}
+
 const stateFile = (home: string): string => join(home, 'temporal-server.json');
 const pidFile = (home: string): string => join(home, 'temporal-server.pid');
 
@@ -216,6 +241,7 @@ export async function startServer(opts: StartOptions): Promise<ServerInfo & { re
   const db = join(home, 'temporal.db');
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', db,
     ...sqlitePragmas(env).flatMap((p) => ['--sqlite-pragma', p]),
+    ...dynamicConfig(env).flatMap((v) => ['--dynamic-config-value', v]),
     '--log-level', 'warn', '--namespace', namespaceOf(env),
     ...Object.values(SEARCH_ATTRIBUTES).flatMap((n) => ['--search-attribute', `${n}=Keyword`]),
     ...(opts.headless ? ['--headless'] : ['--ui-port', String(port + 1000)])];
