@@ -48,8 +48,8 @@ async function main(argv: string[]): Promise<number> {
     console.error(`clgrpo ${command}: not available in this build`);
     return 2;
   }
-  // require, not import(): bin/clgrpo.js registers tsx for CommonJS only, and import() of a .ts file
-  // would go through the ESM loader, which has no hook for it (ERR_UNKNOWN_FILE_EXTENSION).
+  // require, not import(): bin/ts-require.js hooks CommonJS only, and import() of a .ts file would go
+  // through the ESM loader, which has no hook for it (ERR_UNKNOWN_FILE_EXTENSION).
   const mod = require(file) as { run(argv: string[], deps: CliDeps): Promise<number> };
   return mod.run(rest, deps);
 }

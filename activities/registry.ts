@@ -18,7 +18,7 @@ export async function loadStageImplementation(kind: StageKind): Promise<StageImp
   if (!availableStageKinds().includes(kind)) {
     throw new ClgrpoError(ErrorType.Config, `stage kind '${kind}' is not available in this build (no activities/${kind}.ts)`);
   }
-  // require, not import(): under bin/clgrpo.js tsx hooks CommonJS only (see cli.ts).
+  // require, not import(): bin/ts-require.js hooks CommonJS only (see cli.ts).
   const mod = require(`./${kind}`) as Record<string, unknown>;
   const name = `run${kind[0].toUpperCase()}${kind.slice(1)}Stage`;
   const impl = mod[name] ?? mod.default;

@@ -1,4 +1,5 @@
-// Entry of a stage worker thread (see thread-runner.ts): registers tsx's CommonJS hooks in this
-// thread, as bin/clgrpo.js does for the process, then runs the TypeScript thread body.
-require('tsx/cjs');
+// Entry of a stage worker thread (see thread-runner.ts): registers the project's TypeScript hook
+// (bin/ts-require.js) in this thread, as bin/clgrpo.js does for the process, then runs the
+// TypeScript thread body.
+require('../bin/ts-require');
 require('./stage-thread.ts');

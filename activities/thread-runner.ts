@@ -44,7 +44,7 @@ function reasonText(signal: AbortSignal): string {
 export function runStageInThread(kind: StageKind, ctx: StageContext, o: ThreadRunOptions = {}): Promise<StageOutput> {
   const grace = o.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
   const control = new MessageChannel();
-  // execArgv []: the entry registers tsx itself; inheriting e.g. `--import tsx` would hook twice.
+  // execArgv []: the entry registers the TypeScript hook itself; inheriting e.g. `--import tsx` would hook twice.
   const worker = new Worker(o.entry ?? STAGE_THREAD_ENTRY, {
     workerData: { kind, ctx: threadContext(ctx), control: control.port2 }, transferList: [control.port2], execArgv: [],
   });
