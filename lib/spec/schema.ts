@@ -2,8 +2,17 @@
 // once, no coercion, no defaults written into the data, no `$data`. Ajv's errors are translated into
 // problems that say what to change: unknown keys get "did you mean", enums list their values, and
 // the noise ajv adds around if/then and anyOf is folded away.
-import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+// Compiling the schema costs ~0.3 s per process (loading ajv, generating and compiling its code),
+// a fifth of a reused `clgrpo run`: the generated code is kept as a module in the disk cache
+// (ajv's standalone output, keyed by the schema, ajv's version and the options), which loads in
+// ~8 ms; ajv itself is loaded only to regenerate it.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Ajv2020 from 'ajv/dist/2020';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
 import schemaJson from '../../schemas/pipeline.v1.schema.json';
+import { cacheDir, publishCached } from '../disk-cache';
 import { shortName, showValue } from './located';
 import { suggestion } from './suggest';
 
@@ -20,20 +29,57 @@ export interface SchemaProblem {
   missing?: string;
 }
 
-let ajv: Ajv2020 | undefined;
-let compiled: ValidateFunction | undefined;
+// strict: unknown keywords, ambiguous types and ignored defaults in the schema are bugs.
+// verbose: errors carry the offending data and the schema, which the messages quote.
+const AJV_OPTIONS = { strict: true, allErrors: true, verbose: true, $data: false, coerceTypes: false,
+  useDefaults: false, removeAdditional: false, allowUnionTypes: true } as const;
+const DEFS = Object.keys((schemaJson as { $defs: Record<string, unknown> }).$defs);
+/** Bumped when what the cached module exports changes. */
+const FORMAT = 'clgrpo-spec-validator/1';
+const PREFIX = 'spec-validator-';
 
-function ajvOf(): Ajv2020 {
-  // strict: unknown keywords, ambiguous types and ignored defaults in the schema are bugs.
-  // verbose: errors carry the offending data and the schema, which the messages quote.
-  ajv ??= new Ajv2020({ strict: true, allErrors: true, verbose: true, $data: false, coerceTypes: false,
-    useDefaults: false, removeAdditional: false, allowUnionTypes: true });
-  return ajv;
+/** The whole spec's validator and one per `$defs` entry (matrix cells check their kind's params alone). */
+interface Validators { main: ValidateFunction; defs: Record<string, ValidateFunction> }
+let validators: Validators | undefined;
+
+/** Where the generated module for this schema, ajv version and options lives. */
+export function validatorCacheFile(root?: string): string {
+  const ajvVersion = (JSON.parse(readFileSync(require.resolve('ajv/package.json'), 'utf8')) as { version: string }).version;
+  const key = createHash('sha256').update(`${FORMAT}\0${ajvVersion}\0${JSON.stringify(AJV_OPTIONS)}\0${JSON.stringify(schemaJson)}`).digest('hex');
+  return join(cacheDir(root), `${PREFIX}${key.slice(0, 32)}.js`);
+}
+
+/** Compiles the schema with ajv, and writes the generated code as a module for the next processes. */
+export function compileValidators(file?: string): Validators {
+  // loaded only when the cache misses
+  const { default: Ajv } = require('ajv/dist/2020') as { default: typeof Ajv2020 };
+  const { default: standaloneCode } = require('ajv/dist/standalone') as { default: (ajv: Ajv2020, refs: Record<string, string>) => string };
+  const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
+  const main = ajv.compile(PIPELINE_SCHEMA);
+  const defs = Object.fromEntries(DEFS.map((d) => [d, ajv.getSchema(`${SCHEMA_ID}#/$defs/${d}`) as ValidateFunction]));
+  if (file) publishCached(file, PREFIX, standaloneCode(ajv, { main: SCHEMA_ID, ...Object.fromEntries(DEFS.map((d) => [`def_${d}`, `${SCHEMA_ID}#/$defs/${d}`])) }));
+  return { main, defs };
+}
+
+/** The cached module's validators, or a fresh compile (written back) when there is none. */
+function loadValidators(): Validators {
+  const file = validatorCacheFile();
+  if (existsSync(file)) {
+    try {
+      const m = require(file) as Record<string, ValidateFunction>;
+      if (typeof m.main === 'function' && DEFS.every((d) => typeof m[`def_${d}`] === 'function')) {
+        return { main: m.main, defs: Object.fromEntries(DEFS.map((d) => [d, m[`def_${d}`]])) };
+      }
+    } catch {
+      // unreadable or half-written by an older version: regenerate below
+    }
+  }
+  return compileValidators(file);
 }
 
 function validator(): ValidateFunction {
-  compiled ??= ajvOf().compile(PIPELINE_SCHEMA);
-  return compiled;
+  validators ??= loadValidators();
+  return validators.main;
 }
 
 function escapeSeg(s: string): string {
@@ -165,8 +211,8 @@ export function validateSchema(value: unknown): SchemaProblem[] {
 
 /** Validate one kind's params (a matrix cell, say) against `#/$defs/<def>`; pointers are relative to the params. */
 export function validateParamsDef(def: string, value: unknown): SchemaProblem[] {
-  validator(); // registers the schema under its $id
-  const v = ajvOf().getSchema(`${SCHEMA_ID}#/$defs/${def}`);
+  validator();
+  const v = validators?.defs[def];
   if (!v) throw new Error(`schema has no $defs/${def}`);
   if (v(value)) return [];
   return foldAnyOf((v.errors ?? []).filter((e) => e.keyword !== 'if')).map((e) => (e.keyword === 'anyOfNone'

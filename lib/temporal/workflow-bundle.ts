@@ -7,10 +7,11 @@
 // the bundle's source map, so stack traces would point at the wrong lines. Delete the cache
 // directory to force a rebuild.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { PROJECT_ROOT, projectGraph } from '../code/identity';
+import { cacheDir, publishCached } from '../disk-cache';
 
 export const WORKFLOWS_ENTRY = 'workflows/index.ts';
 export const WORKFLOWS_PATH = join(PROJECT_ROOT, WORKFLOWS_ENTRY);
@@ -41,7 +42,7 @@ export function workflowBundleKey(root = PROJECT_ROOT): { key: string; files: st
 }
 
 export function bundleCacheDir(root = PROJECT_ROOT): string {
-  return join(root, 'node_modules', '.cache', 'clgrpo');
+  return cacheDir(root);
 }
 
 /**
@@ -69,18 +70,6 @@ export async function cachedWorkflowBundle(root = PROJECT_ROOT): Promise<Workflo
     if (code.length) return { code, cached: true, key };
   }
   const { code } = await bundleWorkflowCode({ workflowsPath: join(root, WORKFLOWS_ENTRY), logger: new DefaultLogger('WARN') });
-  try {
-    const dir = bundleCacheDir(root);
-    mkdirSync(dir, { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, code);
-    renameSync(tmp, file);
-    const mine = checkoutPrefix(root);
-    for (const n of readdirSync(dir)) {
-      if (n.startsWith(mine) && n.endsWith('.js') && join(dir, n) !== file) rmSync(join(dir, n), { force: true });
-    }
-  } catch {
-    // Not writable: the bundle still serves this process.
-  }
+  publishCached(file, checkoutPrefix(root), code);
   return { code, cached: false, key };
 }
