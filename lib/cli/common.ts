@@ -35,10 +35,15 @@ export interface Connected {
 
 /** Connects to TEMPORAL_ADDRESS or the embedded server, starting it when `start` is set. */
 export async function connect(ctx: Ctx, start: boolean): Promise<Connected | undefined> {
-  const endpoint = start ? await ensureServer(ctx.home, ctx.env, (m) => console.error(m)) : currentEndpoint(ctx.home, ctx.env);
+  const endpoint = await endpointOf(ctx, start);
   if (!endpoint) return undefined;
   const { client, connection } = await connectClient(endpoint);
   return { endpoint, client, connection };
+}
+
+/** TEMPORAL_ADDRESS, or the embedded server's address (started when `start` is set; else undefined when none runs). */
+export async function endpointOf(ctx: Ctx, start: boolean): Promise<Endpoint | undefined> {
+  return start ? ensureServer(ctx.home, ctx.env, (m) => console.error(m)) : currentEndpoint(ctx.home, ctx.env);
 }
 
 /**

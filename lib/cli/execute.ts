@@ -10,12 +10,12 @@ import { ClgrpoError } from '../errors';
 import type { Plan } from '../plan/types';
 import { defaultStageConcurrency } from '../stage/isolation';
 import { readRun, startRunRecord } from '../store';
-import { workflowUrl } from '../temporal/connection';
+import { connectClient, workflowUrl } from '../temporal/connection';
 import { PIPELINE_TASK_QUEUE } from '../temporal/names';
 import { startPipeline, type LiveStatus } from '../temporal/pipeline-client';
 import { consoleLog, shutdownOnSignals, type WorkerProcess } from '../temporal/worker-process';
 import type { FlagDef } from './args';
-import { connect, reportError, type CliDeps, type Ctx } from './common';
+import { endpointOf, reportError, type CliDeps, type Connected, type Ctx } from './common';
 import { fromRecord } from './status';
 import { follow } from './follow';
 import { summaryTable } from './progress';
@@ -65,19 +65,21 @@ function ensurePythonEnv(): boolean {
 
 export async function execute(ctx: Ctx, deps: CliDeps, plan: Plan, o: ExecuteOptions): Promise<number> {
   if (!o.noWorker && !o.detach && usesPython(plan) && !ensurePythonEnv()) return 2;
-  const c = await connect(ctx, true);
-  if (!c) return 2;
+  const endpoint = await endpointOf(ctx, true);
+  if (!endpoint) return 2;
   const log = consoleLog('[worker]');
   const queues = [...new Set(plan.stages.map((s) => s.queue))];
   const say = o.json ? (m: string) => console.error(m) : (m: string) => console.log(m);
   let worker: WorkerProcess | undefined;
-  // The local worker is created while the workflow starts (creating it is the slowest part of a
-  // reused run: the native connection and the workflow sandbox); the run's first workflow task waits
-  // on the queue for it. A failed creation surfaces when it is awaited below.
+  // The local worker is created while the client connects and the workflow starts (creating it is
+  // the slowest part of a reused run: the native connection and the workflow sandbox's thread); the
+  // run's first workflow task waits on the queue for it. A failed creation surfaces when it is awaited below.
   const starting = o.noWorker || o.detach ? undefined
-    : deps.startWorker({ endpoint: c.endpoint, env: ctx.env, queues, concurrency: o.concurrency ?? defaultStageConcurrency(ctx.env, plan.maxParallel), log, shutdownGraceMs: 30_000 });
+    : deps.startWorker({ endpoint, env: ctx.env, queues, concurrency: o.concurrency ?? defaultStageConcurrency(ctx.env, plan.maxParallel), log, shutdownGraceMs: 30_000 });
   void starting?.catch(() => undefined); // handled where it is awaited
+  let c: Connected | undefined;
   try {
+    c = { endpoint, ...await connectClient(endpoint) };
     let handle: WorkflowHandle;
     let runId: string;
     try {
@@ -112,7 +114,7 @@ export async function execute(ctx: Ctx, deps: CliDeps, plan: Plan, o: ExecuteOpt
       w.shutdown();
       await w.done;
     }
-    await c.connection.close();
+    await c?.connection.close();
   }
 }
 
