@@ -1,7 +1,7 @@
 // Runs the project's TypeScript under CommonJS without a build step: a `.ts` require hook that
 // compiles each file with esbuild (what tsx does too) and keeps the output in
 // node_modules/.cache/clgrpo/ts/, keyed by the file's path and bytes, esbuild's version and
-// tsconfig.json. Why not tsx's hook: it also hooks every `.js` file, so each of the ~1,000
+// tsconfig.json. Why not tsx's hook: it also hooks every `.js` file, so each of the ~750
 // node_modules files a `clgrpo run` loads went through it; the CLI's module loading took 1.35 s with
 // it and 0.9 s with this one (issue 14, docs/runtime.md). Node's own source-map support maps stack
 // traces back to the .ts lines (inline maps). One cache file per source file: writing a new version
