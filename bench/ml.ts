@@ -13,11 +13,14 @@
 // Targets (2-core CPU): small trains at ≥ 600 tokens/s; KV cache ≥ 20× faster than recompute.
 // Then the PyTorch yardstick (issue 14.4, bench/reference/): the same model in PyTorch trains on the
 // same batches from the same initial weights and generates with its KV cache, interleaved rep by rep
-// with the project's own step, at 1 and 2 torch threads; ratios project/PyTorch per wall and per CPU
+// with the project's own step, at 1 and 2 threads on both sides (on the native backend each count in
+// a child process whose TF runs that many threads); ratios project/PyTorch per wall and per CPU
 // second, and the float32 matmul limit of numpy/torch beside the backend's own. Needs the Python env
 // (`npm run setup:python`, or CLGRPO_BENCH_TORCH=1 to install it here); otherwise "skipped: no torch".
-// `node --import tsx bench/ml.ts [tiny,small] [--gen-only] [--out file.json]`: sizes of both parts;
-// --gen-only skips training, recomputation and PyTorch; --out writes elsewhere than bench/results.
+// `node --import tsx bench/ml.ts [tiny,small] [--gen-only] [--out file.json] [--threads N]`: sizes
+// of both parts; --gen-only skips training, recomputation and PyTorch; --out writes elsewhere than
+// bench/results; --threads N runs only the side-by-side at N threads (what the children run).
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -145,15 +148,16 @@ function compare(n: number, t: SideTimes, unit: string) {
  * The project and the PyTorch reference side by side on one size: both start from the same weights
  * (written as a model artifact the reference loads) and train on the same batch sequence, one step
  * each in turn (2 warm-up steps, then `reps`); then 8 × 64 greedy tokens with the KV cache, in turn.
- * The project's backend has its own threading (wasm in Node: one thread); `threads` is torch's.
+ * `threadCounts` are torch's; the project's are this process's (see threadMatchedSideBySide).
  */
-async function sideBySide(ref: Reference, size: ModelSize, tok: Tokenizer, ds: Ds, examples: SupervisedExample[], prompt: number[], reps: number) {
+async function sideBySide(ref: Reference, size: ModelSize, tok: Tokenizer, ds: Ds, examples: SupervisedExample[], prompt: number[], reps: number,
+  threadCounts: number[]) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-torch-'));
   const model = VlmModel.create(modelConfig(size, tok.vocabSize), rngFor(1, 'bench', size));
   const opt = new AdamW({ weightDecay: 0.01 });
   try {
     writeModelFiles(dir, model, tok);
-    const steps = TORCH_THREADS.length * (reps + 2);
+    const steps = threadCounts.length * (reps + 2);
     const batches = Array.from({ length: steps }, (_, s) => batchAt(examples, s));
     const genIdx = Array.from({ length: GEN_BATCH }, (_, i) => i);
     // The reference's images: every batch's in order, then the generation batch.
@@ -164,7 +168,7 @@ async function sideBySide(ref: Reference, size: ModelSize, tok: Tokenizer, ds: D
     const losses: Array<[number, number]> = [];
     const out = [];
     let s = 0;
-    for (const threads of TORCH_THREADS) {
+    for (const threads of threadCounts) {
       const train: SideTimes = { project: [], torch: [] };
       const pos: number[] = [];
       for (let r = -2; r < reps; r++, s++) {
@@ -193,7 +197,7 @@ async function sideBySide(ref: Reference, size: ModelSize, tok: Tokenizer, ds: D
       }
       images.dispose();
       // Every batch here has the same shape within a few tokens: the median count stands for all.
-      const r = { size, torchThreads: threads, projectBackend: backendInfo().name, reps, train: compare(median(pos), train, 'positions'), generate: compare(GEN_BATCH * NEW_TOKENS, gen, 'tokens') };
+      const r = { size, torchThreads: threads, projectBackend: backendInfo().name, projectThreads: projectThreads(), reps, train: compare(median(pos), train, 'positions'), generate: compare(GEN_BATCH * NEW_TOKENS, gen, 'tokens') };
       console.log(JSON.stringify(r));
       out.push(r);
     }
@@ -207,20 +211,58 @@ async function sideBySide(ref: Reference, size: ModelSize, tok: Tokenizer, ds: D
   }
 }
 
+/** TF's intra-op threads of this process on the native backend (its env var; unset: TF's default, one per core); wasm runs on one. */
+function projectThreads(): number | 'tf default' {
+  if (backendInfo().name === 'wasm') return 1;
+  return Number(process.env.TF_NUM_INTRAOP_THREADS) || 'tf default';
+}
+
+/**
+ * The side-by-side per torch thread count in a child process whose TF.js native backend runs that
+ * many threads too (TF reads TF_NUM_INTRAOP_THREADS/INTEROP once, when it starts): per CPU-second
+ * 1 thread against 1 thread — with TF's default two threads the project's CPU time also counted the
+ * second thread's waiting (small training per CPU-s 0.49× PyTorch 1-thread that way). Results are
+ * merged per size in thread order.
+ */
+function threadMatchedSideBySide(sizes: ModelSize[]): Record<string, unknown>[] {
+  const merged = new Map<string, { size: string; results: unknown[]; parity: unknown[] }>();
+  for (const t of TORCH_THREADS) {
+    const out = path.join(os.tmpdir(), `bench-ml-threads-${process.pid}-${t}.json`);
+    const n = String(t);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, sizes.join(','), '--threads', n, '--out', out],
+      { stdio: 'inherit', env: { ...process.env, TF_NUM_INTRAOP_THREADS: n, TF_NUM_INTEROP_THREADS: n } });
+    if (r.status !== 0) throw new Error(`bench/ml.ts --threads ${n} failed (exit ${r.status})`);
+    const child = JSON.parse(fs.readFileSync(out, 'utf8')) as { torch: { sizes: Array<{ size: string; results: unknown[] } & Record<string, unknown>> } };
+    fs.rmSync(out, { force: true });
+    for (const { size, results, ...parity } of child.torch.sizes) {
+      const m = merged.get(size) ?? { size, results: [], parity: [] };
+      m.results.push(...results);
+      m.parity.push({ threads: t, ...parity });
+      merged.set(size, m);
+    }
+  }
+  return [...merged.values()];
+}
+
 async function main() {
+  const args = process.argv.slice(2);
+  const threadsAt = args.indexOf('--threads');
+  const onlyThreads = threadsAt >= 0 ? Number(args[threadsAt + 1]) : undefined;
+  if (onlyThreads !== undefined && !(Number.isInteger(onlyThreads) && onlyThreads > 0)) throw new Error(`--threads ${args[threadsAt + 1]}: expected a positive integer`);
   await initBackend();
   console.log(describeBackendChoice());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ml-'));
   writeSyntheticDataset(dir, { seed: 1, train: 600, val: 0, test: 0 });
   const ds = openDataset(dir);
   const results: Record<string, unknown>[] = [];
-  const args = process.argv.slice(2);
   const genOnly = args.includes('--gen-only');
   const outAt = args.indexOf('--out');
   const outFile = outAt >= 0 ? path.resolve(args[outAt + 1]) : path.join(__dirname, 'results', 'ml.json');
-  const sizes = (args.find((a, i) => !a.startsWith('--') && (outAt < 0 || i !== outAt + 1)) ?? 'tiny,small').split(',') as ModelSize[];
+  const sizes = (args.find((a, i) => !a.startsWith('--') && i !== outAt + 1 && i !== threadsAt + 1) ?? 'tiny,small').split(',') as ModelSize[];
   const py: ReturnType<typeof referencePython> = genOnly ? { skipped: '--gen-only' } : referencePython();
-  const ref = 'python' in py ? startReference(py.python) : undefined;
+  // On the native backend the side-by-side runs in children with matched thread counts; here only with --threads (a child) or on wasm.
+  const inChildren = 'python' in py && onlyThreads === undefined && backendInfo().name !== 'wasm';
+  const ref = 'python' in py && !inChildren ? startReference(py.python) : undefined;
   const torchSizes: Record<string, unknown>[] = [];
   for (const size of sizes) {
     const tok = Tokenizer.train(corpusForTokenizer(ds), vocabSizeFor(size));
@@ -230,6 +272,10 @@ async function main() {
       completion: encodeCompletion(tok, cotCompletion(compactRationale(s.attributes as Record<string, string | null>), s.label)),
     }));
     const textLen = median(examples.map((e) => e.prompt.length + e.completion.length));
+    if (onlyThreads !== undefined) {
+      if (ref) torchSizes.push({ size, ...(await sideBySide(ref, size, tok, ds, examples, prompt, size === 'tiny' ? 5 : 3, [onlyThreads])) });
+      continue;
+    }
     const model = VlmModel.create(modelConfig(size, tok.vocabSize), rngFor(1, 'bench', size));
     const decodes = [GEN_BATCH, ROLLOUT_BATCH].map((rows) => compareDecodes(model, ds, prompt, rows, size === 'tiny' ? 5 : 3));
     let r: Record<string, unknown> = { size, params: countParams(model.config), vocabSize: tok.vocabSize, jsKernel: defaultJsKernel, decodes };
@@ -257,8 +303,9 @@ async function main() {
     console.log(JSON.stringify(r));
     results.push(r);
     model.dispose();
-    if (ref && !genOnly) torchSizes.push({ size, ...(await sideBySide(ref, size, tok, ds, examples, prompt, size === 'tiny' ? 5 : 3)) });
+    if (ref && !genOnly) torchSizes.push({ size, ...(await sideBySide(ref, size, tok, ds, examples, prompt, size === 'tiny' ? 5 : 3, TORCH_THREADS)) });
   }
+  if (inChildren) torchSizes.push(...threadMatchedSideBySide(sizes));
   fs.rmSync(dir, { recursive: true, force: true });
   let torch: Record<string, unknown>;
   if ('skipped' in py) {
@@ -266,7 +313,8 @@ async function main() {
     torch = { skipped: py.skipped };
   } else {
     ref?.close();
-    const matmul = { n: 1024, projectGflops: projectMatmulGflops(), reference: TORCH_THREADS.map((t) => matmulLimit(py.python, t)) };
+    const matmul = onlyThreads !== undefined ? undefined
+      : { n: 1024, projectGflops: projectMatmulGflops(), reference: TORCH_THREADS.map((t) => matmulLimit(py.python, t)) };
     console.log(JSON.stringify({ matmul }));
     torch = { env: REFERENCE_ENV, matmul, sizes: torchSizes };
   }
