@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { ClgrpoError, ErrorType } from '../lib/errors';
+import { applyNativeEnvDefaults } from '../lib/ml/native-env';
 import type { StageKind } from '../lib/plan/types';
 import { deserializeError, type AbortMessage, type ThreadMessage, type ThreadStageContext } from './thread-protocol';
 import type { StageContext, StageOutput } from './types';
@@ -44,6 +45,9 @@ function reasonText(signal: AbortSignal): string {
 export function runStageInThread(kind: StageKind, ctx: StageContext, o: ThreadRunOptions = {}): Promise<StageOutput> {
   const grace = o.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
   const control = new MessageChannel();
+  // TF reads its thread count and log level from the process environment, which only this (main)
+  // thread's process.env writes reach: set before the thread can load the native backend.
+  applyNativeEnvDefaults();
   // execArgv []: the entry registers the TypeScript hook itself; inheriting e.g. `--import tsx` would hook twice.
   const worker = new Worker(o.entry ?? STAGE_THREAD_ENTRY, {
     workerData: { kind, ctx: threadContext(ctx), control: control.port2 }, transferList: [control.port2], execArgv: [],

@@ -4,7 +4,8 @@
 // 'tensorflow') forces one and fails loudly if it cannot load.
 // The choice and why every earlier candidate failed are recorded for manifests/lineage, with the CPU
 // kind: the native backend's last bits follow the CPU's instruction set, so exact resume holds only on
-// the same backend and CPU kind (`numericsOrigin`, `compareOrigins`; checkpoints record the origin).
+// the same backend and CPU kind (`numericsOrigin`, `compareOrigins`; checkpoints record the origin),
+// and on the native backend with the same TF thread count (native-env.ts: one by default).
 // Nothing else in the project calls tf.setBackend.
 // Exports: initBackend(opts?) → BackendInfo (idempotent), backendInfo() (after init), describeBackendChoice(),
 //          backendLineage() (the lineage.backend record), cpuKind(), numericsOrigin(), compareOrigins(), resumeRecordFor(), inexactResumeMessage(),
@@ -15,6 +16,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { ClgrpoError, ErrorType } from '../errors';
 import { applyWasmFixes } from './wasm-fixes';
+import { applyNativeEnvDefaults, tfIntraOpThreads } from './native-env';
 
 export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
@@ -32,6 +34,8 @@ export interface BackendInfo {
   /** Kernel fixes registered (wasm). */
   fixes: string[];
   simd?: boolean;
+  /** Native backends: TF's intra-op threads (0: TF's default, one per core). */
+  threads?: number;
   /** The CPU the numbers were computed on. */
   cpu: CpuKind;
   [key: string]: unknown;
@@ -49,6 +53,8 @@ export interface NumericsOrigin {
   backend: BackendName;
   tfjsVersion: string;
   cpu: CpuKind;
+  /** Native backends: TF's intra-op threads (reduction order); absent in checkpoints written before it was recorded. */
+  threads?: number;
 }
 
 // Features that change which kernels TF (Eigen/oneDNN/XNNPACK) runs, hence rounding; not e.g. `hypervisor`.
@@ -90,9 +96,8 @@ export function parseBackendName(value: string): BackendName {
 
 async function tryBackend(name: BackendName): Promise<{ fixes: string[] }> {
   if (name === 'tfjs-node-gpu' || name === 'tfjs-node') {
-    // TensorFlow's C++ info lines (oneDNN, CPU features) would land in every worker log and CLI
-    // output; warnings and errors still show. An explicit TF_CPP_MIN_LOG_LEVEL wins.
-    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+    // Thread count and log level (native-env.ts); in a stage thread the runner set them already.
+    applyNativeEnvDefaults();
     // The native bindings register the 'tensorflow' backend on import.
     require(name === 'tfjs-node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
     if (!(await tf.setBackend('tensorflow'))) throw new Error('setBackend(tensorflow) returned false');
@@ -125,6 +130,7 @@ async function choose(forcedRaw: string | undefined): Promise<BackendInfo> {
         name, tfBackend: tf.getBackend(), tfjsVersion: tf.version_core, failed, fixes, cpu: cpuKind(),
         ...(forced ? { forced: forcedRaw } : {}),
         ...(name === 'wasm' ? { simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT') } : {}),
+        ...(name === 'tfjs-node' || name === 'tfjs-node-gpu' ? { threads: tfIntraOpThreads() } : {}),
       };
     } catch (e) {
       failed.push({ name, reason: reasonOf(e) });
@@ -160,6 +166,7 @@ export function describeBackendChoice(i: BackendInfo | undefined = info): string
   const parts = [`TF.js ${i.tfjsVersion} backend: ${i.name}${i.forced ? ` (forced by TFJS_BACKEND=${i.forced})` : ''}`];
   if (i.fixes.length) parts.push(`fixes: ${i.fixes.join(', ')}`);
   if (i.simd !== undefined) parts.push(`simd: ${i.simd}`);
+  if (i.threads !== undefined) parts.push(`threads: ${i.threads || 'TF default'}`);
   parts.push(`cpu: ${i.cpu.model} (isa ${i.cpu.isa})`);
   for (const f of i.failed) parts.push(`${f.name} unavailable: ${f.reason}`);
   return parts.join('; ');
@@ -167,20 +174,22 @@ export function describeBackendChoice(i: BackendInfo | undefined = info): string
 
 /** What every model and eval artifact records as `lineage.backend`: the choice and why earlier candidates failed. */
 export function backendLineage(i: BackendInfo = backendInfo()): {
-  name: BackendName; tfBackend: string; tfjsVersion: string; fixes: string[]; failed: BackendInfo['failed']; forced?: string;
+  name: BackendName; tfBackend: string; tfjsVersion: string; fixes: string[]; failed: BackendInfo['failed']; forced?: string; threads?: number;
 } {
-  return { name: i.name, tfBackend: i.tfBackend, tfjsVersion: i.tfjsVersion, fixes: i.fixes, failed: i.failed, ...(i.forced ? { forced: i.forced } : {}) };
+  return { name: i.name, tfBackend: i.tfBackend, tfjsVersion: i.tfjsVersion, fixes: i.fixes, failed: i.failed, ...(i.forced ? { forced: i.forced } : {}),
+    ...(i.threads !== undefined ? { threads: i.threads } : {}) };
 }
 
 /** This process's numerics origin, or undefined before initBackend finished (e.g. a unit test's bare checkpoint). */
 export function numericsOrigin(i: BackendInfo | undefined = info): NumericsOrigin | undefined {
-  return i ? { backend: i.name, tfjsVersion: i.tfjsVersion, cpu: i.cpu } : undefined;
+  return i ? { backend: i.name, tfjsVersion: i.tfjsVersion, cpu: i.cpu, ...(i.threads !== undefined ? { threads: i.threads } : {}) } : undefined;
 }
 
 /**
  * Whether continuing from numbers made at `from` on `to` is bit-exact: same backend, TF.js version
- * and CPU kind. A checkpoint without an origin (written before origins were recorded) is unknown,
- * so not exact. `differs` names what changed, for the stage's warning.
+ * and CPU kind, and on the same native backend the same TF thread count (an older native checkpoint
+ * without one is not exact). A checkpoint without an origin (written before origins were recorded)
+ * is unknown, so not exact. `differs` names what changed, for the stage's warning.
  */
 export function compareOrigins(from: NumericsOrigin | undefined, to: NumericsOrigin): { exact: boolean; differs: string[] } {
   if (!from) return { exact: false, differs: ['origin unrecorded'] };
@@ -188,8 +197,15 @@ export function compareOrigins(from: NumericsOrigin | undefined, to: NumericsOri
     from.backend !== to.backend && `backend ${from.backend} → ${to.backend}`,
     from.tfjsVersion !== to.tfjsVersion && `TF.js ${from.tfjsVersion} → ${to.tfjsVersion}`,
     (from.cpu?.model !== to.cpu.model || from.cpu?.isa !== to.cpu.isa) && `cpu ${from.cpu?.model} (isa ${from.cpu?.isa}) → ${to.cpu.model} (isa ${to.cpu.isa})`,
+    // same native backend, another thread count: another reduction order
+    from.backend === to.backend && to.threads !== undefined && from.threads !== to.threads &&
+      `TF threads ${threadsText(from.threads)} → ${threadsText(to.threads)}`,
   ].filter((d): d is string => typeof d === 'string');
   return { exact: differs.length === 0, differs };
+}
+
+function threadsText(n: number | undefined): string {
+  return n === undefined ? 'unrecorded' : n === 0 ? 'TF default' : String(n);
 }
 
 /** What a resume means for exactness (lineage.resume of a trained model). */

@@ -13,6 +13,9 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { runStageInThread } from '../../activities/thread-runner';
 import { backendInfo, compareOrigins, cpuKind, initBackend } from '../../lib/ml/backend';
+
+/** What the environment gave before anything here started TF (the default applies otherwise). */
+const THREADS_GIVEN = process.env.TF_NUM_INTRAOP_THREADS;
 import { makeStageContext, runStageInChild } from '../helpers/stage-harness';
 import { datasetInput, harnessContext, stageRef, tempStore, TINY_PRETRAIN } from './pretrain-fixtures';
 
@@ -124,4 +127,25 @@ test('compareOrigins: same origin is exact; a different CPU kind or an unrecorde
   assert.deepEqual(compareOrigins({ ...here, cpu: { model: 'X', isa: 'bbb' } }, here),
     { exact: false, differs: ['cpu X (isa bbb) → X (isa aaa)'] });
   assert.deepEqual(compareOrigins(undefined, here), { exact: false, differs: ['origin unrecorded'] });
+});
+
+test('compareOrigins: on one native backend the TF thread count is part of the origin', () => {
+  const here = { backend: 'tfjs-node' as const, tfjsVersion: '4.22.0', cpu: { model: 'X', isa: 'aaa' }, threads: 1 };
+  assert.deepEqual(compareOrigins(here, here), { exact: true, differs: [] });
+  assert.deepEqual(compareOrigins({ ...here, threads: 2 }, here), { exact: false, differs: ['TF threads 2 → 1'] });
+  assert.deepEqual(compareOrigins({ ...here, threads: 0 }, here), { exact: false, differs: ['TF threads TF default → 1'] });
+  // a native checkpoint from before thread counts were recorded ran with TF's default
+  const { threads: _, ...older } = here;
+  assert.deepEqual(compareOrigins(older, here), { exact: false, differs: ['TF threads unrecorded → 1'] });
+  // another backend is already the difference; wasm origins carry no thread count
+  const wasm = { backend: 'wasm' as const, tfjsVersion: '4.22.0', cpu: { model: 'X', isa: 'aaa' } };
+  assert.deepEqual(compareOrigins(wasm, here), { exact: false, differs: ['backend wasm → tfjs-node'] });
+  assert.deepEqual(compareOrigins(wasm, wasm), { exact: true, differs: [] });
+});
+
+test('this process records the TF thread count its native backend runs with, 1 unless TF_NUM_INTRAOP_THREADS says otherwise', async () => {
+  const info = await initBackend();
+  if (info.name !== 'tfjs-node') return assert.equal(info.threads, undefined);
+  assert.equal(info.threads, Number(THREADS_GIVEN ?? '1'));
+  assert.equal(process.env.TF_NUM_INTRAOP_THREADS, THREADS_GIVEN ?? '1');
 });
