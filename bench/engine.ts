@@ -116,7 +116,7 @@ async function bundleCost(): Promise<Record<string, unknown>> {
 /**
  * `clgrpo run pipelines/demo.yaml --json` (the real CLI, a process per run) when every stage is
  * reused, on a warm server: after one run that fills the store (or copies BENCH_DEMO_HOME) and starts
- * the server. Also the floor: `clgrpo --help` (node + tsx start, no Temporal).
+ * the server. Also the floor: `clgrpo --help` (node + the TypeScript hook, no Temporal).
  */
 function demoReused(): Record<string, unknown> {
   const src = process.env.BENCH_DEMO_HOME;
