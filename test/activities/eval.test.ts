@@ -62,7 +62,8 @@ test('eval writes a well-formed report for every input model', async () => {
   // The backend record has pretrain/sft's fields: the choice and why every earlier candidate failed.
   const b = backendInfo();
   assert.deepEqual(out.lineage, {
-    backend: { name: b.name, tfBackend: b.tfBackend, tfjsVersion: b.tfjsVersion, fixes: b.fixes, failed: b.failed, ...(b.forced ? { forced: b.forced } : {}) },
+    backend: { name: b.name, tfBackend: b.tfBackend, tfjsVersion: b.tfjsVersion, fixes: b.fixes, failed: b.failed, ...(b.forced ? { forced: b.forced } : {}),
+      ...(b.threads !== undefined ? { threads: b.threads } : {}) },
     split: 'test', n: 10,
   });
   const report = JSON.parse(fs.readFileSync(path.join(ctx.outDir, 'report.json'), 'utf8')) as EvalReport;

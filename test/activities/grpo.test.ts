@@ -55,6 +55,7 @@ test('format-only GRPO raises the mean format reward of a partly formatted model
   const b = backendInfo();
   assert.deepEqual(out.lineage?.backend, {
     name: b.name, tfBackend: b.tfBackend, tfjsVersion: b.tfjsVersion, fixes: b.fixes, failed: b.failed, ...(b.forced ? { forced: b.forced } : {}),
+    ...(b.threads !== undefined ? { threads: b.threads } : {}),
   });
   const training = JSON.parse(fs.readFileSync(path.join(ctx.outDir, 'training.json'), 'utf8'));
   assert.equal(training.kind, 'grpo');

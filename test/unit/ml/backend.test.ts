@@ -72,7 +72,7 @@ test('TFJS_BACKEND=node forces the native backend in a fresh process; the log li
   assert.equal(info.forced, 'node');
   assert.deepEqual(info.failed, []);
   assert.deepEqual(info.fixes, []);
-  assert.match(describeBackendChoice(info), /^TF\.js 4\.22\.0 backend: tfjs-node \(forced by TFJS_BACKEND=node\); cpu: .+ \(isa ([0-9a-f]{12}|x64)\)$/);
+  assert.match(describeBackendChoice(info), /^TF\.js 4\.22\.0 backend: tfjs-node \(forced by TFJS_BACKEND=node\); threads: \d+; cpu: .+ \(isa ([0-9a-f]{12}|x64)\)$/);
 });
 
 test('the native package present but its addon missing (deps wiped by npm ci): tfjs-node fails with its reason and wasm is chosen', () => {
