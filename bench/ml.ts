@@ -211,10 +211,10 @@ async function sideBySide(ref: Reference, size: ModelSize, tok: Tokenizer, ds: D
   }
 }
 
-/** TF's intra-op threads of this process on the native backend (its env var; unset: TF's default, one per core); wasm runs on one. */
+/** The threads this process's backend computes on: native, as recorded by backend.ts (0: TF's default, one per core); wasm and cpu one. */
 function projectThreads(): number | 'tf default' {
-  if (backendInfo().name === 'wasm') return 1;
-  return Number(process.env.TF_NUM_INTRAOP_THREADS) || 'tf default';
+  const { threads } = backendInfo();
+  return threads === undefined ? 1 : threads || 'tf default';
 }
 
 /**

@@ -32,14 +32,15 @@ function keySalt() {
   return salt;
 }
 
+let options;
 function compile(source, filename) {
   esbuild ??= require('esbuild');
-  const tsconfig = JSON.parse(tsconfigText);
-  return esbuild.transformSync(source, {
-    loader: 'ts', format: 'cjs', target: `node${process.versions.node.split('.')[0]}`, sourcefile: filename, sourcemap: 'inline',
+  options ??= {
+    loader: 'ts', format: 'cjs', target: `node${process.versions.node.split('.')[0]}`, sourcemap: 'inline',
     // import() becomes require(), as under tsx's CommonJS hook
-    supported: { 'dynamic-import': false }, tsconfigRaw: { compilerOptions: tsconfig.compilerOptions },
-  }).code;
+    supported: { 'dynamic-import': false }, tsconfigRaw: { compilerOptions: JSON.parse(tsconfigText).compilerOptions },
+  };
+  return esbuild.transformSync(source, { ...options, sourcefile: filename }).code;
 }
 
 function cached(source, filename) {

@@ -6,9 +6,8 @@
 // before any TypeScript can load.)
 // Exports: cacheDir, publishCached.
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-
-const PROJECT_ROOT = resolve(__dirname, '..');
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './code/identity';
 
 /** Inside node_modules so that generated code can require the project's packages. */
 export function cacheDir(root = PROJECT_ROOT): string {
