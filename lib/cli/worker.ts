@@ -35,6 +35,8 @@ export async function run(argv: string[], deps: CliDeps): Promise<number> {
   const w = await deps.startWorker({
     endpoint: c.endpoint, env: ctx.env, queues, concurrency, log, workflowQueue: a.values['no-workflows'] ? null : undefined,
     shutdownGraceMs: Number(a.values['grace-seconds'] ?? 30) * 1000,
+    // a long-lived worker serving many runs keeps workflow work off its main event loop
+    workflowThread: 'thread',
   });
   shutdownOnSignals(w, log);
   await w.done;

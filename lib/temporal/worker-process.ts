@@ -7,7 +7,7 @@ import type { Logger } from '../stage/types';
 import { ArtifactStore, storeRoot } from '../store';
 import { connectWorker, type Endpoint } from './connection';
 import { PIPELINE_TASK_QUEUE } from './names';
-import { createWorkers, runWorkers } from './workers';
+import { createWorkers, runWorkers, type WorkflowThread } from './workers';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -26,6 +26,8 @@ export interface WorkerProcessOptions {
   workflowQueue?: string | null;
   log?: Logger;
   shutdownGraceMs?: number;
+  /** Where workflow code runs (workers.ts sandboxOptions); default 'main'. */
+  workflowThread?: WorkflowThread;
 }
 
 export interface WorkerProcess {
@@ -52,7 +54,7 @@ export async function startWorkerProcess(provider: ActivityProvider, o: WorkerPr
   const workflowQueue = o.workflowQueue === undefined ? PIPELINE_TASK_QUEUE : o.workflowQueue;
   const workers = await createWorkers({
     connection, namespace: o.endpoint.namespace, activities, queues: o.queues, concurrency: o.concurrency,
-    workflowQueue, shutdownGraceMs: o.shutdownGraceMs,
+    workflowQueue, shutdownGraceMs: o.shutdownGraceMs, workflowThread: o.workflowThread,
   });
   const h = runWorkers(workers);
   log.info(`polling ${[workflowQueue, ...o.queues].filter(Boolean).join(', ')} at ${o.endpoint.address}; ` +

@@ -32,6 +32,27 @@ export interface WorkerSetOptions {
   identity?: string;
   /** How long running activities get to checkpoint after shutdown is asked for. */
   shutdownGraceMs?: number;
+  /**
+   * Where workflow code runs: 'main' (default), the sandbox in this thread; 'thread', the SDK's
+   * own worker thread. See `sandboxOptions`.
+   */
+  workflowThread?: WorkflowThread;
+}
+
+export type WorkflowThread = 'main' | 'thread';
+
+/**
+ * Worker options for where the workflow sandbox runs. 'main' is the SDK's `debugMode`, which does
+ * only two things (worker-options.js, worker.js createWorkflowCreator in @temporalio/worker 1.24):
+ * the same reusable V8 sandbox is made in this thread instead of a worker thread, and the
+ * deadlock timeout defaults to none, so it is set back to the SDK's usual 5 s. Same isolation and
+ * determinism checks (the SDK's replayer runs this way). It spares a thread that loads the SDK and
+ * its protobufs a second time: ~0.35 s of every `clgrpo run` start (issue 14, docs/runtime.md).
+ * 'thread' keeps workflow activations off the main thread's event loop: for a long-lived
+ * `clgrpo worker` serving many runs.
+ */
+export function sandboxOptions(where: WorkflowThread): { debugMode?: true; isolateExecutionTimeout?: '5s' } {
+  return where === 'main' ? { debugMode: true, isolateExecutionTimeout: '5s' } : {};
 }
 
 export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
@@ -48,7 +69,7 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
   const bundled = wfQueue ? await workflowBundle() : undefined;
   return Promise.all([
     ...(wfQueue ? [Worker.create({
-      ...common, taskQueue: wfQueue, workflowBundle: bundled,
+      ...common, ...sandboxOptions(o.workflowThread ?? 'main'), taskQueue: wfQueue, workflowBundle: bundled,
       maxConcurrentActivityTaskExecutions: queues.includes(wfQueue) ? o.concurrency ?? 1 : 8,
     })] : []),
     ...queues.filter((x) => x !== wfQueue).map((q) => Worker.create({ ...common, taskQueue: q, maxConcurrentActivityTaskExecutions: o.concurrency ?? 1 })),
