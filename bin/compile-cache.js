@@ -71,8 +71,11 @@ function makeRequire(mod) {
 
 function install() {
   const compile = Module.prototype._compile;
-  Module.prototype._compile = function compileCached(content, filename) {
-    if (!filename.includes(SEP) || !filename.endsWith('.js') || DYNAMIC_IMPORT.test(content)) return compile.call(this, content, filename);
+  Module.prototype._compile = function compileCached(content, filename, format) {
+    // (format: 'module' only under require(esm), not on by default in Node 20: Node's path)
+    if (format === 'module' || !filename.includes(SEP) || !filename.endsWith('.js') || DYNAMIC_IMPORT.test(content)) {
+      return compile.call(this, content, filename, format);
+    }
     const pathHash = createHash('sha256').update(filename).digest('hex').slice(0, 16);
     const key = createHash('sha256').update(SALT).update(filename).update('\0').update(content).digest('hex').slice(0, 32);
     const file = path.join(CACHE, `${pathHash}-${key}.v8`);
@@ -87,7 +90,7 @@ function install() {
       fn = vm.compileFunction(content, PARAMS, { filename, cachedData, produceCachedData: !cachedData });
     } catch {
       // let Node's own loader report a syntax error its usual way
-      return compile.call(this, content, filename);
+      return compile.call(this, content, filename, format);
     }
     const fresh = !cachedData || fn.cachedDataRejected === true;
     stats[!cachedData ? 'misses' : fresh ? 'rejected' : 'hits']++;
