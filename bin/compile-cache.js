@@ -18,7 +18,8 @@ const Module = require('node:module');
 const vm = require('node:vm');
 const path = require('node:path');
 const { createHash } = require('node:crypto');
-const { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { readFileSync, readdirSync } = require('node:fs');
+const { publishCacheFile } = require('./cache-file');
 
 const SETTING = process.env.CLGRPO_COMPILE_CACHE;
 const CACHE = SETTING && SETTING !== '0' ? path.resolve(SETTING) : path.join(__dirname, '..', 'node_modules', '.cache', 'clgrpo', 'v8');
@@ -33,28 +34,22 @@ const DYNAMIC_IMPORT = /\bimport\s*\(/;
 /** What this thread's hook did (tests): modules compiled from cached data, compiled afresh, data V8 refused. */
 const stats = { installed: false, hits: 0, misses: 0, rejected: 0 };
 
-/** Cache file names by path hash, read once on the first miss (to drop a path's older versions). */
+/** Cache file names by path hash, listed once, on the first miss (to drop a path's older versions). */
 let listing;
 function publish(file, pathHash, data) {
-  try {
-    if (!listing) {
-      mkdirSync(CACHE, { recursive: true });
-      listing = new Map();
+  if (!listing) {
+    listing = new Map();
+    try {
       for (const n of readdirSync(CACHE)) {
         const h = n.slice(0, 16);
         listing.set(h, [...(listing.get(h) ?? []), n]);
       }
+    } catch {
+      // no cache directory yet
     }
-    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-    for (const n of listing.get(pathHash) ?? []) {
-      if (path.join(CACHE, n) !== file && !n.endsWith('.tmp')) rmSync(path.join(CACHE, n), { force: true });
-    }
-    listing.set(pathHash, [path.basename(file)]);
-  } catch {
-    // read-only checkout: compile per process
   }
+  // (false on a read-only checkout: each process compiles)
+  if (publishCacheFile(file, data, () => true, listing.get(pathHash) ?? [])) listing.set(pathHash, [path.basename(file)]);
 }
 
 function makeRequire(mod) {

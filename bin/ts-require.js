@@ -11,8 +11,9 @@
 // `--import tsx`.
 'use strict';
 const { createHash } = require('node:crypto');
-const { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { readFileSync } = require('node:fs');
 const path = require('node:path');
+const { publishCacheFile } = require('./cache-file');
 
 const ROOT = path.join(__dirname, '..');
 const CACHE = process.env.CLGRPO_TS_CACHE || path.join(ROOT, 'node_modules', '.cache', 'clgrpo', 'ts');
@@ -50,20 +51,11 @@ function cached(source, filename) {
   try {
     return readFileSync(file, 'utf8');
   } catch {
-    // a miss: compile, then publish atomically and drop this file's older versions
+    // a miss: compile and publish, dropping this source file's older versions
   }
   const code = compile(source, filename);
-  try {
-    mkdirSync(CACHE, { recursive: true });
-    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    writeFileSync(tmp, code);
-    renameSync(tmp, file);
-    for (const n of readdirSync(CACHE)) {
-      if (n.startsWith(`${pathHash}-`) && n.endsWith('.js') && path.join(CACHE, n) !== file) rmSync(path.join(CACHE, n), { force: true });
-    }
-  } catch {
-    // read-only checkout: compile per process
-  }
+  // (false on a read-only checkout: each process compiles)
+  publishCacheFile(file, code, (n) => n.startsWith(`${pathHash}-`) && n.endsWith('.js'));
   return code;
 }
 

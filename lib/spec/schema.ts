@@ -77,9 +77,9 @@ function loadValidators(): Validators {
   return compileValidators(file);
 }
 
-function validator(): ValidateFunction {
+function loaded(): Validators {
   validators ??= loadValidators();
-  return validators.main;
+  return validators;
 }
 
 function escapeSeg(s: string): string {
@@ -200,7 +200,7 @@ function foldAnyOf(errors: ErrorObject[]): ErrorObject[] {
 }
 
 export function validateSchema(value: unknown): SchemaProblem[] {
-  const validate = validator();
+  const validate = loaded().main;
   if (validate(value)) return [];
   // A bad property name yields a propertyNames error plus the inner pattern error: keep the first.
   const errors = foldAnyOf((validate.errors ?? []).filter((e) => e.keyword !== 'if' && !e.schemaPath.includes('/propertyNames/')));
@@ -211,8 +211,7 @@ export function validateSchema(value: unknown): SchemaProblem[] {
 
 /** Validate one kind's params (a matrix cell, say) against `#/$defs/<def>`; pointers are relative to the params. */
 export function validateParamsDef(def: string, value: unknown): SchemaProblem[] {
-  validator();
-  const v = validators?.defs[def];
+  const v = loaded().defs[def];
   if (!v) throw new Error(`schema has no $defs/${def}`);
   if (v(value)) return [];
   return foldAnyOf((v.errors ?? []).filter((e) => e.keyword !== 'if')).map((e) => (e.keyword === 'anyOfNone'

@@ -41,10 +41,6 @@ export function workflowBundleKey(root = PROJECT_ROOT): { key: string; files: st
   return { key: h.digest('hex'), files: [...reached.keys()] };
 }
 
-export function bundleCacheDir(root = PROJECT_ROOT): string {
-  return cacheDir(root);
-}
-
 /**
  * The bundles of the checkout at `root` are named `workflow-bundle-<root hash>-<key>.js`: several
  * checkouts may share one node_modules (a symlink, a worktree), and each removes only its own old ones.
@@ -54,7 +50,7 @@ function checkoutPrefix(root: string): string {
 }
 
 export function bundleCacheFile(root: string, key: string): string {
-  return join(bundleCacheDir(root), `${checkoutPrefix(root)}${key.slice(0, 32)}.js`);
+  return join(cacheDir(root), `${checkoutPrefix(root)}${key.slice(0, 32)}.js`);
 }
 
 /**

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { bundleCacheDir, bundleCacheFile, cachedWorkflowBundle, workflowBundleKey } from '../../../lib/temporal/workflow-bundle';
+import { cacheDir } from '../../../lib/disk-cache';
+import { bundleCacheFile, cachedWorkflowBundle, workflowBundleKey } from '../../../lib/temporal/workflow-bundle';
 
 function fixture(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'clgrpo-wfbundle-'));
@@ -49,7 +50,7 @@ test('a bundle cached under the current key is served as is', async () => {
   const root = fixture(FILES);
   try {
     const { key } = workflowBundleKey(root);
-    mkdirSync(bundleCacheDir(root), { recursive: true });
+    mkdirSync(cacheDir(root), { recursive: true });
     writeFileSync(bundleCacheFile(root, key), '/* cached */');
     const got = await cachedWorkflowBundle(root);
     assert.equal(got.cached, true);
