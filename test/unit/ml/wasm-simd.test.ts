@@ -45,21 +45,25 @@ test('matmulSimd = float64 reference (≤ 1e-5 relative to Σ|x·w|) on odd shap
   assert.ok(worst > 0, 'float32 sums equal float64 ones everywhere: the comparison is not exercising rounding');
 });
 
+/** The scalar reference: x [B, K] · w [K, N] with double sums in k order, stored into `out` (float32 rounds there). */
+function doubleSums<T extends Float32Array | Float64Array>(x: Float32Array, w: Float32Array, B: number, K: number, N: number, out: T): T {
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += x[b * K + k] * w[k * N + j];
+      out[b * N + j] = s;
+    }
+  }
+  return out;
+}
+
 test('f64 kernel: bit-identical to double sums in k order rounded to float32, odd shapes', () => {
   for (const B of [1, 3, 32]) {
     for (const [K, N] of [[1, 1], [7, 5], [33, 13], [130, 99]]) {
       const x = rand(B * 1000 + K + 1, B * K);
       const w = rand(K * 1000 + N + 1, K * N);
       const got = matmulSimd(x, B, K, w, N, 'f64');
-      const want = new Float32Array(B * N);
-      for (let b = 0; b < B; b++) {
-        for (let j = 0; j < N; j++) {
-          let s = 0;
-          for (let k = 0; k < K; k++) s += x[b * K + k] * w[k * N + j];
-          want[b * N + j] = s;
-        }
-      }
-      assert.deepEqual(got, want, `B ${B}, K ${K}, N ${N}`);
+      assert.deepEqual(got, doubleSums(x, w, B, K, N, new Float32Array(B * N)), `B ${B}, K ${K}, N ${N}`);
     }
   }
 });
@@ -74,15 +78,7 @@ test('f64w32 kernel (attention\'s): float32 weights, out bit-identical to double
       const [xo, oo] = [mem.alloc(B * K, 8), mem.alloc(B * N, 8)];
       mem.view64(xo, B * K).set(x);
       mem.kernels.f64w32(xo, B, K, m.off, N, N, oo, N);
-      const want = new Float64Array(B * N);
-      for (let b = 0; b < B; b++) {
-        for (let j = 0; j < N; j++) {
-          let s = 0;
-          for (let k = 0; k < K; k++) s += x[b * K + k] * w[k * N + j];
-          want[b * N + j] = s;
-        }
-      }
-      assert.deepEqual(mem.view64(oo, B * N), want, `B ${B}, K ${K}, N ${N}`);
+      assert.deepEqual(mem.view64(oo, B * N), doubleSums(x, w, B, K, N, new Float64Array(B * N)), `B ${B}, K ${K}, N ${N}`);
     }
   }
 });
